@@ -1,0 +1,138 @@
+package buffered
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// Column describes one result column.
+type Column struct {
+	Name     string // as the server named it
+	TypeOID  uint32 // the column's PostgreSQL type OID
+	TypeName string // the type's name as pgx knows it ("int4", "text", ...); empty when unknown
+	Format   int16  // wire format: pgx.TextFormatCode (0) or pgx.BinaryFormatCode (1)
+}
+
+// columns is the shared metadata of one result: names, wire description and
+// the type map rows are decoded with.
+type columns struct {
+	list   []Column
+	names  []string
+	fields []pgconn.FieldDescription
+	m      *pgtype.Map
+	types  []*pgtype.Type // per column; nil when pgx has no codec for the OID
+}
+
+// newColumns describes fields. connMap is the type map of the connection the
+// rows came from (may be nil): types registered on it (enums, composites)
+// are carried over, because the result is decoded later, on a map of its
+// own, when the connection may already be serving someone else.
+func newColumns(fields []pgconn.FieldDescription, connMap *pgtype.Map) *columns {
+	m := pgtype.NewMap()
+	c := &columns{
+		list:   make([]Column, len(fields)),
+		names:  make([]string, len(fields)),
+		fields: append([]pgconn.FieldDescription(nil), fields...),
+		m:      m,
+		types:  make([]*pgtype.Type, len(fields)),
+	}
+	for i, f := range fields {
+		dt, ok := m.TypeForOID(f.DataTypeOID)
+		if !ok && connMap != nil {
+			if dt, ok = connMap.TypeForOID(f.DataTypeOID); ok {
+				m.RegisterType(dt)
+			}
+		}
+		name := ""
+		if ok {
+			c.types[i] = dt
+			name = dt.Name
+		}
+		c.list[i] = Column{Name: f.Name, TypeOID: f.DataTypeOID, TypeName: name, Format: f.Format}
+		c.names[i] = f.Name
+	}
+	return c
+}
+
+// indexIn returns the position within p of the first column called name.
+func (c *columns) indexIn(p projection, name string) (int, error) {
+	for i, j := range p {
+		if c.names[j] == name {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("%w %q; the result has: %s", ErrNoColumn, name, c.describeProjection(p))
+}
+
+// projection maps a view's column positions to the result's.
+type projection []int
+
+// all is the identity projection over n columns.
+func allColumns(n int) projection {
+	p := make(projection, n)
+	for i := range p {
+		p[i] = i
+	}
+	return p
+}
+
+func (c *columns) byName(base projection, names []string) (projection, error) {
+	p := make(projection, len(names))
+	for i, n := range names {
+		j, err := c.indexIn(base, n)
+		if err != nil {
+			return nil, err
+		}
+		p[i] = base[j]
+	}
+	return p, nil
+}
+
+func (c *columns) byIndex(base projection, idx []int) (projection, error) {
+	p := make(projection, len(idx))
+	for i, j := range idx {
+		if j < 0 || j >= len(base) {
+			return nil, fmt.Errorf("%w at index %d: the view has %d column(s): %s", ErrNoColumn, j, len(base), c.describeProjection(base))
+		}
+		p[i] = base[j]
+	}
+	return p, nil
+}
+
+func (c *columns) describeProjection(p projection) string {
+	if len(p) == 0 {
+		return "no columns"
+	}
+	names := make([]string, len(p))
+	for i, j := range p {
+		names[i] = strconv.Quote(c.names[j])
+	}
+	return strings.Join(names, ", ")
+}
+
+// keys returns the names of the projected columns.
+func (c *columns) keys(p projection) []string {
+	out := make([]string, len(p))
+	for i, j := range p {
+		out[i] = c.names[j]
+	}
+	return out
+}
+
+// clone returns the same description on a type map of its own, for a reader
+// in another goroutine. It reads only the immutable types slice.
+func (c *columns) clone() *columns {
+	n := newColumns(c.fields, nil)
+	for i, dt := range c.types {
+		if dt != nil && n.types[i] == nil {
+			n.m.RegisterType(dt)
+			n.types[i] = dt
+			n.list[i].TypeName = dt.Name
+		}
+	}
+	return n
+}

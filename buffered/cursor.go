@@ -1,0 +1,103 @@
+package buffered
+
+import "fmt"
+
+// state is where a cursor is in its life.
+type state uint8
+
+const (
+	open      state = iota
+	exhausted       // the rows ran out: reads return nothing, without error
+	closed          // Close or a one-answer method: reads fail with ErrClosed
+)
+
+// cursor is the read position shared by a result and all its views.
+type cursor struct {
+	cols     *columns
+	src      Source
+	noRows   bool // the statement returns no rows at all
+	st       state
+	released bool  // src.Close has been called
+	failure  error // from the source or a conversion: ends the cursor, sticky
+	lastErr  error // why the last read without an error result returned nothing
+
+	blk *Block
+	pos int
+
+	// breakCloses makes leaving a Rows/Partitions loop early close the
+	// cursor: streams set it so a break releases the connection at once.
+	breakCloses bool
+}
+
+// next returns the next raw row. ok is false when there is none, and err
+// says why when that is not plain exhaustion.
+func (c *cursor) next(op string) (r rawRow, ok bool, err error) {
+	if err := c.readable(op); err != nil {
+		return rawRow{}, false, err
+	}
+	for c.blk == nil || c.pos >= c.blk.nrow {
+		if c.st == exhausted {
+			return rawRow{}, false, nil
+		}
+		b, err := c.src.Next()
+		if err != nil {
+			c.fail(err)
+			return rawRow{}, false, c.failure
+		}
+		if b == nil {
+			c.st = exhausted
+			c.blk = nil
+			c.release()
+			return rawRow{}, false, nil
+		}
+		c.blk, c.pos = b, 0
+	}
+	r = rawRow{c.blk, c.pos}
+	c.pos++
+	return r, true, nil
+}
+
+// readable says whether a read may proceed.
+func (c *cursor) readable(op string) error {
+	switch {
+	case c.failure != nil:
+		return c.failure
+	case c.st == closed:
+		return fmt.Errorf("%s: %w", op, ErrClosed)
+	case c.noRows:
+		return fmt.Errorf("%s: %w", op, ErrNotReturningRows)
+	}
+	return nil
+}
+
+// fail ends the cursor with err; later reads return err again.
+func (c *cursor) fail(err error) {
+	if c.failure == nil {
+		c.failure = err
+	}
+	c.blk = nil
+	c.release()
+}
+
+// close is the hard close: later reads fail with ErrClosed.
+func (c *cursor) close() {
+	c.st = closed
+	c.blk = nil
+	c.release()
+}
+
+func (c *cursor) release() {
+	if !c.released {
+		c.released = true
+		c.src.Close()
+	}
+}
+
+// err is what Err reports: the failure that ended the cursor, else why the
+// last read returned nothing.
+func (c *cursor) err() error {
+	if c.failure != nil {
+		return c.failure
+	}
+	return c.lastErr
+}

@@ -1,0 +1,36 @@
+// Package buffered holds query results in memory and reads them back with the
+// vocabulary of SQLAlchemy 2.0's Result: All, First, One, OneOrNone, Scalar,
+// ScalarOne, ScalarOneOrNone, FetchOne, FetchMany, Partitions, and views that
+// present the same rows differently (Scalars, Mappings, column projection,
+// Unique, typed scalars and structs).
+//
+// # How rows are held
+//
+// Rows are kept as the raw wire bytes the server sent, copied into blocks
+// (one allocation per block, not per value). A row is decoded when it is read:
+// generic reads (Row, Mapping) decode through pgx's type map, typed views
+// (ScalarsOf, Structs) scan straight from the wire bytes into Go values with
+// scan plans built once per view, so no generic any value is made on that
+// path.
+//
+// # Two ways a cursor ends
+//
+// A Cursor ends either exhausted or closed, as in the reference:
+//
+//   - exhausted: All, iterating to the end, FetchOne finding no row. Later
+//     fetches return nothing, without error.
+//   - closed: Close, and the methods that read one answer and close: First,
+//     One, OneOrNone, Scalar, ScalarOne, ScalarOneOrNone. Later reads fail
+//     with ErrClosed; a method with no error result returns nothing and Err
+//     says why. Never a silent empty answer.
+//
+// Views (Scalars, Mappings, Columns, Unique, ScalarsOf, Structs) are filters
+// over the same cursor, not copies: reading from one advances all of them.
+// Freeze takes a snapshot that can be read again and again.
+//
+// The same Cursor also reads streaming results: package stream feeds it from
+// a bounded channel instead of memory through the Source interface, so every
+// view exists once.
+//
+// Cursors and views are not safe for concurrent use.
+package buffered

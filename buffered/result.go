@@ -1,0 +1,80 @@
+package buffered
+
+import (
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// Result is a statement's complete result held in memory: every row was
+// fetched before it was made, and the connection was released. It is a
+// Cursor (see Cursor and View for the reading vocabulary) plus what only a
+// complete result knows: its length and its command tag.
+//
+// Memory: the raw wire bytes of the values plus 8 bytes per value; rows are
+// decoded as they are read.
+type Result struct {
+	*Cursor
+	n   int
+	tag pgconn.CommandTag
+}
+
+// Len returns the number of rows the result holds in all, whatever has been
+// read.
+func (r *Result) Len() int { return r.n }
+
+// CommandTag returns the server's command tag ("SELECT 3", "UPDATE 2", ...).
+func (r *Result) CommandTag() pgconn.CommandTag { return r.tag }
+
+// RowsAffected returns the row count of the command tag: rows returned by a
+// SELECT, or rows changed by INSERT, UPDATE, DELETE, MERGE or COPY.
+func (r *Result) RowsAffected() int64 { return r.tag.RowsAffected() }
+
+// ReturnsRows reports whether the statement returns rows (a SELECT, or DML
+// with RETURNING). Reads from a result that does not fail with
+// ErrNotReturningRows.
+func (r *Result) ReturnsRows() bool { return !r.c.noRows }
+
+// Sizes of the blocks FromRows fills. Large enough that a block costs
+// little per row, small enough that growing one does not copy much.
+const (
+	blockRows  = 1024
+	blockBytes = 256 << 10
+)
+
+// FromRows reads every row of rows into a new Result and closes rows (with
+// a pool, that returns the connection). A server error anywhere in the
+// result is returned as it came (a *pgconn.PgError), with no partial Result.
+//
+// Cost: one copy of the wire bytes, in blocks of up to 1024 rows; no
+// decoding until the rows are read.
+func FromRows(rows pgx.Rows) (*Result, error) {
+	defer rows.Close()
+	fields := rows.FieldDescriptions()
+	var connMap *pgtype.Map
+	if conn := rows.Conn(); conn != nil {
+		connMap = conn.TypeMap()
+	}
+	cols := newColumns(fields, connMap)
+	var list []*Block
+	b := NewBlock(len(fields), blockRows, 16<<10)
+	n := 0
+	for rows.Next() {
+		if b.nrow >= blockRows || len(b.data) >= blockBytes {
+			list = append(list, b)
+			// size the next block from what the last one held
+			b = NewBlock(len(fields), blockRows, len(b.data)+len(b.data)/8)
+		}
+		b.AppendRow(rows.RawValues())
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	list = append(list, b)
+	tag := rows.CommandTag()
+	cur := newCursor(cols, &blocks{list: list})
+	cur.c.noRows = len(fields) == 0 && n == 0 && !tag.Select()
+	return &Result{Cursor: cur, n: n, tag: tag}, nil
+}

@@ -1,0 +1,111 @@
+package buffered
+
+import (
+	"bytes"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Row is one decoded row: values in column order, as pgx's Rows.Values
+// decodes them (int4 -> int32, text -> string, numeric -> pgtype.Numeric,
+// jsonb -> any, arrays -> []any, NULL -> nil, ...). A Row owns its values: it
+// stays valid after the cursor moves on or closes.
+type Row struct {
+	keys []string
+	vals []any
+}
+
+// Values returns the row's values in column order. The slice belongs to the
+// row: do not modify it.
+func (r Row) Values() []any { return r.vals }
+
+// Keys returns the column names, in order.
+func (r Row) Keys() []string { return r.keys }
+
+// Len returns the number of columns.
+func (r Row) Len() int { return len(r.vals) }
+
+// At returns the value of column i; it panics when i is out of range, like a
+// slice index.
+func (r Row) At(i int) any { return r.vals[i] }
+
+// Get returns the value of the first column called name, and whether there is
+// one.
+func (r Row) Get(name string) (any, bool) {
+	for i, k := range r.keys {
+		if k == name {
+			return r.vals[i], true
+		}
+	}
+	return nil, false
+}
+
+// Mapping returns the row as a map from column name to value; when names
+// repeat, the first column wins.
+func (r Row) Mapping() Mapping {
+	m := make(Mapping, len(r.keys))
+	for i := len(r.keys) - 1; i >= 0; i-- {
+		m[r.keys[i]] = r.vals[i]
+	}
+	return m
+}
+
+// Mapping is a row as column name -> value, the element of Mappings views.
+type Mapping = map[string]any
+
+// decode turns the raw value of column j into a Go value, as pgx's
+// Rows.Values does.
+func (c *columns) decode(j int, src []byte) (any, error) {
+	if src == nil {
+		return nil, nil
+	}
+	f := &c.fields[j]
+	if dt := c.types[j]; dt != nil {
+		return dt.Codec.DecodeValue(c.m, f.DataTypeOID, f.Format, src)
+	}
+	if f.Format == pgx.TextFormatCode {
+		return string(src), nil
+	}
+	return bytes.Clone(src), nil
+}
+
+// rowMaker decodes rows for one view, carving value slices out of a shared
+// slab so a row costs one allocation per slab, not one per row.
+type rowMaker struct {
+	cols *columns
+	proj projection
+	keys []string
+	slab []any
+}
+
+const slabRows = 256
+
+func (m *rowMaker) row(r rawRow) (Row, error) {
+	n := len(m.proj)
+	if len(m.slab) < n {
+		m.slab = make([]any, n*slabRows)
+	}
+	vals := m.slab[:n:n]
+	m.slab = m.slab[n:]
+	for i, j := range m.proj {
+		v, err := m.cols.decode(j, r.value(j))
+		if err != nil {
+			return Row{}, decodeError(m.cols, j, err)
+		}
+		vals[i] = v
+	}
+	return Row{keys: m.keys, vals: vals}, nil
+}
+
+func (m *rowMaker) mapping(r rawRow) (Mapping, error) {
+	out := make(Mapping, len(m.proj))
+	for i := len(m.proj) - 1; i >= 0; i-- {
+		j := m.proj[i]
+		v, err := m.cols.decode(j, r.value(j))
+		if err != nil {
+			return nil, decodeError(m.cols, j, err)
+		}
+		out[m.keys[i]] = v
+	}
+	return out, nil
+}

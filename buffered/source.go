@@ -1,0 +1,32 @@
+package buffered
+
+// Source supplies a Cursor with blocks of rows. Package buffered's own source
+// is the blocks in memory; package stream's is a bounded channel fed by a
+// producer goroutine.
+type Source interface {
+	// Next returns the next non-empty block, or (nil, nil) when there are no
+	// more rows. An error ends the cursor: it reaches the reader after the
+	// rows before it.
+	Next() (*Block, error)
+	// Close releases what the source holds. The cursor calls it exactly once:
+	// when the rows run out, when Next fails, or when the cursor is closed.
+	Close()
+}
+
+// blocks is the in-memory Source.
+type blocks struct {
+	list []*Block
+}
+
+func (s *blocks) Next() (*Block, error) {
+	for len(s.list) > 0 {
+		b := s.list[0]
+		s.list = s.list[1:]
+		if b.nrow > 0 {
+			return b, nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *blocks) Close() { s.list = nil }

@@ -1,0 +1,263 @@
+package buffered
+
+import (
+	"fmt"
+	"iter"
+)
+
+// View reads the rows of a cursor as values of type T. Result, Cursor and
+// every view share one read position: a row read through one is gone for all.
+//
+// Methods that consume say so. Reads that find the cursor closed fail with
+// ErrClosed; methods without an error result then return nothing, and Err
+// says why. A View is not safe for concurrent use.
+type View[T any] struct {
+	c    *cursor
+	proj projection
+	conv func(rawRow) (T, error)
+	uniq *uniqueFilter[T]
+	bad  error // a view that could not be built (unknown column, bad type): every read fails with it
+}
+
+// next returns the next value that passes the view's filters.
+func (v *View[T]) next(op string) (T, bool, error) {
+	var zero T
+	if v.bad != nil {
+		return zero, false, fmt.Errorf("%s: %w", op, v.bad)
+	}
+	for {
+		r, ok, err := v.c.next(op)
+		if !ok {
+			return zero, false, err
+		}
+		x, err := v.conv(r)
+		if err != nil {
+			v.c.fail(fmt.Errorf("%s: %w", op, err))
+			return zero, false, v.c.failure
+		}
+		if v.uniq != nil {
+			dup, err := v.uniq.seen(r, x)
+			if err != nil {
+				v.c.fail(fmt.Errorf("%s: %w", op, err))
+				return zero, false, v.c.failure
+			}
+			if dup {
+				continue
+			}
+		}
+		return x, true, nil
+	}
+}
+
+// note records the outcome of a read that has no error result, for Err.
+func (v *View[T]) note(err error) { v.c.lastErr = err }
+
+// All returns every remaining row and leaves the cursor exhausted: later
+// fetches return nothing. It consumes the result. On failure it returns nil
+// and Err says why; it never returns part of the rows as if they were all.
+func (v *View[T]) All() []T {
+	var out []T
+	for {
+		x, ok, err := v.next("All")
+		if err != nil {
+			v.note(err)
+			return nil
+		}
+		if !ok {
+			v.note(nil)
+			return out
+		}
+		out = append(out, x)
+	}
+}
+
+// FetchOne returns the next row and true, or false when there is none: the
+// cursor is then exhausted, or Err says what went wrong.
+func (v *View[T]) FetchOne() (T, bool) {
+	x, ok, err := v.next("FetchOne")
+	v.note(err)
+	return x, ok
+}
+
+// FetchMany returns up to n further rows; an empty slice once exhausted. On
+// failure, or when n < 1, it returns nil and Err says why.
+func (v *View[T]) FetchMany(n int) []T {
+	if n < 1 {
+		v.note(fmt.Errorf("FetchMany: n must be at least 1, got %d", n))
+		return nil
+	}
+	out := make([]T, 0, min(n, 1024))
+	for len(out) < n {
+		x, ok, err := v.next("FetchMany")
+		if err != nil {
+			v.note(err)
+			return nil
+		}
+		if !ok {
+			break
+		}
+		out = append(out, x)
+	}
+	v.note(nil)
+	return out
+}
+
+// Rows returns an iterator over the remaining rows. An error is yielded once,
+// after the rows before it, and ends the loop. Running to the end exhausts
+// the cursor; after a break, a buffered result can be read on from where it
+// stopped, while a stream is closed (its connection released).
+func (v *View[T]) Rows() iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		done := false
+		defer func() {
+			// break, or a panic in the loop body
+			if !done && v.c.breakCloses {
+				v.c.close()
+			}
+		}()
+		for {
+			x, ok, err := v.next("Rows")
+			if err != nil {
+				done = true
+				yield(x, err)
+				return
+			}
+			if !ok {
+				done = true
+				return
+			}
+			if !yield(x, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Partitions returns an iterator over the remaining rows in chunks of at most
+// size rows (the last may be shorter; never empty). Each chunk is a new slice
+// the caller may keep. Errors and early exit behave as in Rows.
+func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
+		if size < 1 {
+			yield(nil, fmt.Errorf("Partitions: size must be at least 1, got %d", size))
+			return
+		}
+		done := false
+		defer func() {
+			if !done && v.c.breakCloses {
+				v.c.close()
+			}
+		}()
+		for {
+			chunk := make([]T, 0, min(size, 1024))
+			for len(chunk) < size {
+				x, ok, err := v.next("Partitions")
+				if err != nil {
+					done = true
+					yield(nil, err)
+					return
+				}
+				if !ok {
+					break
+				}
+				chunk = append(chunk, x)
+			}
+			if len(chunk) == 0 {
+				done = true
+				return
+			}
+			if !yield(chunk, nil) {
+				return
+			}
+		}
+	}
+}
+
+// First returns the first row and closes the cursor, discarding the rest
+// (no LIMIT is added to the SQL: prefer one in the query). No row:
+// ErrNoRows.
+func (v *View[T]) First() (T, error) { return v.first("First") }
+
+func (v *View[T]) first(op string) (T, error) {
+	x, ok, err := v.next(op)
+	v.c.close()
+	if err == nil && !ok {
+		err = fmt.Errorf("%s: %w", op, ErrNoRows)
+	}
+	return x, err
+}
+
+// One returns the only row and closes the cursor. No row: ErrNoRows; more
+// than one: ErrMultipleRows (with Unique, rows equal to the first do not
+// count).
+func (v *View[T]) One() (T, error) { return v.one("One") }
+
+func (v *View[T]) one(op string) (T, error) {
+	x, found, err := v.oneOrNone(op)
+	if err == nil && !found {
+		err = fmt.Errorf("%s: %w", op, ErrNoRows)
+	}
+	return x, err
+}
+
+// OneOrNone returns the only row and true, or false when there is none, and
+// closes the cursor. More than one row: ErrMultipleRows.
+func (v *View[T]) OneOrNone() (T, bool, error) {
+	return v.oneOrNone("OneOrNone")
+}
+
+func (v *View[T]) oneOrNone(op string) (T, bool, error) {
+	var zero T
+	defer v.c.close()
+	x, ok, err := v.next(op)
+	if err != nil || !ok {
+		return zero, false, err
+	}
+	_, more, err := v.next(op)
+	switch {
+	case err != nil:
+		return zero, false, err
+	case more:
+		return zero, false, fmt.Errorf("%s: %w", op, ErrMultipleRows)
+	}
+	return x, true, nil
+}
+
+// Close closes the cursor (and every view of it): later reads fail with
+// ErrClosed. For a stream it stops the query and releases the connection.
+// Close is idempotent.
+func (v *View[T]) Close() { v.c.close() }
+
+// Closed reports whether the cursor was closed (by Close or a one-answer
+// method); an exhausted cursor is not closed.
+func (v *View[T]) Closed() bool { return v.c.st == closed }
+
+// Err returns the error that ended the cursor (a server error mid-stream, a
+// decode error), or else why the last read without an error result returned
+// nothing (ErrClosed, a bad argument). Nil after a clean read or Close.
+func (v *View[T]) Err() error {
+	if v.bad != nil {
+		return v.bad
+	}
+	return v.c.err()
+}
+
+// Unique returns a view of the same cursor that skips rows equal to one
+// already returned. Rows are equal when their wire values are byte-identical
+// (so numeric 1.0 and 1.00 differ). The filter runs after the others, and
+// FetchMany and Partitions still return n distinct rows. It keeps a key per
+// distinct row in memory.
+func (v *View[T]) Unique() *View[T] {
+	w := *v
+	w.uniq = &uniqueFilter[T]{rawKeys: map[string]struct{}{}, proj: v.proj}
+	return &w
+}
+
+// UniqueBy is Unique with a caller-chosen key: rows whose keys are == are
+// duplicates. key must return a comparable value (not a slice or map);
+// otherwise the read fails with an error.
+func (v *View[T]) UniqueBy(key func(T) any) *View[T] {
+	w := *v
+	w.uniq = &uniqueFilter[T]{keys: map[any]struct{}{}, by: key}
+	return &w
+}
