@@ -8,23 +8,34 @@ import (
 )
 
 // executor is the one place that sends statements to pgx: it chooses the
-// connection each statement runs on, and hands back open pgx.Rows for the
-// buffered or the streaming consumer.
+// connection each statement runs on (a pooled connection in autocommit, the
+// session's connection inside a transaction) and hands back open pgx.Rows
+// for the buffered or the streaming consumer.
 type executor struct {
 	pool *pgxpool.Pool
 }
 
-// query runs sql and returns its open rows and a function that gives the
-// connection back; call it after the rows are closed.
-func (e *executor) query(ctx context.Context, sql string, args []any) (pgx.Rows, *pgxpool.Conn, error) {
-	conn, err := e.pool.Acquire(ctx)
+// querier is what a statement runs on: a pooled connection or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// query runs sql on q, or on a connection acquired from the pool when q is
+// nil. release gives an acquired connection back; call it once the rows are
+// closed (it does nothing inside a transaction).
+func (e *executor) query(ctx context.Context, q querier, sql string, args []any) (rows pgx.Rows, release func(), err error) {
+	release = func() {}
+	if q == nil {
+		conn, err := e.pool.Acquire(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		q, release = conn, conn.Release
+	}
+	rows, err = q.Query(ctx, sql, args...)
 	if err != nil {
+		release()
 		return nil, nil, err
 	}
-	rows, err := conn.Query(ctx, sql, args...)
-	if err != nil {
-		conn.Release()
-		return nil, nil, err
-	}
-	return rows, conn, nil
+	return rows, release, nil
 }

@@ -2,23 +2,38 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/buffered"
 )
 
-// Session is one unit of work on at most one connection at a time. Execute
-// runs a statement and returns all its rows in memory; the connection goes
-// back to the pool before it returns.
+// Session is one unit of work on at most one connection at a time.
+//
+// Outside a transaction every statement runs in autocommit on a connection
+// taken from the pool for that statement (Execute gives it back before it
+// returns; a stream holds it until it ends). Begin pins one connection to
+// the session until Commit, Rollback or Close. Unlike SQLAlchemy's default
+// autobegin, statements do not open a transaction by themselves: call Begin
+// (or use Maker.Begin) for a unit of work that must commit or roll back as
+// one, as database/sql does.
 //
 // A Session is not safe for concurrent use: a call made while another is
-// running fails with ErrBusy. Close it when done; a closed session may be
-// used again and starts afresh.
+// running (or while a stream holds the session's transaction connection)
+// fails with ErrBusy. Close it when done; a closed session may be used
+// again and starts afresh.
 type Session struct {
 	maker *Maker
 	exec  *executor
 	busy  atomic.Bool
+
+	conn *pgxpool.Conn // pinned while a transaction is open
+	txs  []*Tx         // txs[0] is the outermost transaction, then savepoints
+	info map[string]any
 }
 
 // enter marks the session busy for one call.
@@ -31,20 +46,29 @@ func (s *Session) enter(op string) error {
 
 func (s *Session) leave() { s.busy.Store(false) }
 
+// current is where statements run: the innermost transaction, or nil for
+// autocommit on the pool.
+func (s *Session) current() querier {
+	if len(s.txs) == 0 {
+		return nil
+	}
+	return s.txs[len(s.txs)-1].tx
+}
+
 // Execute runs sql with args bound as $1, $2, ... and returns every row in a
-// buffered.Result; the connection is released before it returns. A server
-// error anywhere in the result is returned as the *pgconn.PgError it is,
-// with no partial Result.
+// buffered.Result; outside a transaction the connection goes back to the
+// pool before it returns. A server error anywhere in the result is returned
+// as the *pgconn.PgError it is, with no partial Result.
 func (s *Session) Execute(ctx context.Context, sql string, args ...any) (*buffered.Result, error) {
 	if err := s.enter("Execute"); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	rows, conn, err := s.exec.query(ctx, sql, args)
+	rows, release, err := s.exec.query(ctx, s.current(), sql, args)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Release()
+	defer release()
 	return buffered.FromRows(rows)
 }
 
@@ -68,8 +92,52 @@ func (s *Session) Scalars(ctx context.Context, sql string, args ...any) (*buffer
 	return res.Scalars(), nil
 }
 
-// Close ends the session's unit of work and gives back its connection. The
-// session may be used again afterwards; it starts afresh.
+// Info returns the session's own map for the caller's data (the reference's
+// Session.info). It lives as long as the session, across Close.
+func (s *Session) Info() map[string]any {
+	if s.info == nil {
+		s.info = map[string]any{}
+	}
+	return s.info
+}
+
+// Close rolls back whatever transaction is open and gives the connection
+// back to the pool. The session may be used again afterwards; it starts
+// afresh. Close while another call is running fails with ErrBusy.
 func (s *Session) Close(ctx context.Context) error {
-	return nil
+	if err := s.enter("Close"); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.endAll(ctx, false)
+}
+
+// endAll commits or rolls back the outermost transaction (and with it every
+// savepoint) and releases the pinned connection.
+func (s *Session) endAll(ctx context.Context, commit bool) error {
+	if len(s.txs) == 0 {
+		return nil
+	}
+	outer := s.txs[0]
+	for _, t := range s.txs {
+		t.done = true
+	}
+	s.txs = nil
+	var err error
+	if commit {
+		err = outer.tx.Commit(ctx)
+	} else {
+		err = outer.tx.Rollback(ctx)
+		if errors.Is(err, pgx.ErrTxClosed) {
+			err = nil
+		}
+	}
+	conn := s.conn
+	s.conn = nil
+	if err != nil && !conn.Conn().IsClosed() && conn.Conn().PgConn().TxStatus() != 'I' {
+		// the connection is in an unknown transaction state: do not pool it
+		_ = conn.Conn().Close(ctx)
+	}
+	conn.Release()
+	return err
 }

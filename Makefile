@@ -1,0 +1,29 @@
+# streamcat: make test (what CI runs), make bench, make demo.
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: test vet unit bench demo build postgres fmt
+
+test: postgres vet unit
+
+postgres:
+	@if [ -z "$$STREAMCAT_TEST_DSN" ]; then ./scripts/ensure-postgres.sh; fi
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -timeout 12m ./...
+
+bench: postgres
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./bench/
+
+build:
+	$(GO) build -o bin/ ./cmd/... ./examples/...
+
+demo: postgres
+	$(GO) run ./examples/demo
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,118 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/stream"
+)
+
+// StreamOptions, passed as the first of Stream's args, tune a stream.
+type StreamOptions struct {
+	stream.Options
+	// Cursor streams through a server-side cursor (DECLARE ... CURSOR, then
+	// FETCH per batch) inside the session's transaction, so other statements
+	// on the session may run between batches. It needs an open transaction.
+	Cursor bool
+}
+
+var cursorSeq atomic.Uint64
+
+// Stream runs sql and returns its rows as a stream: they arrive in batches
+// through a bounded channel while the caller reads, in constant memory.
+// Options may be given as a StreamOptions first argument, before the
+// statement's parameters.
+//
+// Outside a transaction the stream takes its own connection from the pool
+// and holds it until it ends, leaving the session free for other calls.
+// Inside a transaction it holds the session's connection: other calls on the
+// session fail with ErrBusy until the stream ends, unless it was opened with
+// StreamOptions{Cursor: true}.
+//
+// ctx bounds the whole stream. Close the Result if you do not read it to the
+// end (see stream.Result for every way out).
+func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.Result, error) {
+	var opts StreamOptions
+	if len(args) > 0 {
+		if o, ok := args[0].(StreamOptions); ok {
+			opts, args = o, args[1:]
+		}
+	}
+	if opts.Cursor {
+		return s.streamCursor(ctx, opts, sql, args)
+	}
+	if err := s.enter("Stream"); err != nil {
+		return nil, err
+	}
+	inTx := len(s.txs) > 0
+	rows, release, err := s.exec.query(ctx, s.current(), sql, args)
+	if err != nil {
+		s.leave()
+		return nil, err
+	}
+	if !inTx {
+		s.leave() // the stream has a connection of its own
+	}
+	return stream.Open(ctx, rows, opts.Options, func(error) {
+		release()
+		if inTx {
+			s.leave()
+		}
+	}), nil
+}
+
+// StreamScalars is Stream's first column as a view (the reference's
+// stream_scalars). Close it if you do not read it to the end.
+func (s *Session) StreamScalars(ctx context.Context, sql string, args ...any) (*buffered.View[any], error) {
+	res, err := s.Stream(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return res.Scalars(), nil
+}
+
+func (s *Session) streamCursor(ctx context.Context, opts StreamOptions, sql string, args []any) (*stream.Result, error) {
+	name, err := s.declare(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	tx, outer := s.txs[len(s.txs)-1].tx, s.txs[0]
+	fetch := func(ctx context.Context, n int) (pgx.Rows, error) {
+		if err := s.enter("Stream (cursor FETCH)"); err != nil {
+			return nil, err
+		}
+		defer s.leave()
+		if outer.done {
+			return nil, fmt.Errorf("Stream (cursor FETCH): %w", ErrTxDone)
+		}
+		return tx.Query(ctx, "FETCH FORWARD "+strconv.Itoa(n)+" FROM "+name)
+	}
+	done := func() {
+		if outer.done || !s.busy.CompareAndSwap(false, true) {
+			return // the transaction ended (and the cursor with it), or a call is running
+		}
+		defer s.leave()
+		_, _ = tx.Exec(context.WithoutCancel(ctx), "CLOSE "+name)
+	}
+	return stream.OpenFetch(ctx, opts.Options, fetch, done)
+}
+
+// declare opens a server-side cursor for sql in the current transaction and
+// returns its quoted name.
+func (s *Session) declare(ctx context.Context, sql string, args []any) (string, error) {
+	if err := s.enter("Stream"); err != nil {
+		return "", err
+	}
+	defer s.leave()
+	if len(s.txs) == 0 {
+		return "", fmt.Errorf("Stream: cursor mode: %w (a server-side cursor lives in a transaction)", ErrNoTransaction)
+	}
+	name := pgx.Identifier{"streamcat_cursor_" + strconv.FormatUint(cursorSeq.Add(1), 10)}.Sanitize()
+	_, err := s.txs[len(s.txs)-1].tx.Exec(ctx, "DECLARE "+name+" NO SCROLL CURSOR FOR "+sql, args...)
+	return name, err
+}

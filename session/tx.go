@@ -1,0 +1,163 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrNoTransaction is returned by Commit and Rollback when no transaction is
+// open, and by cursor-mode streams outside a transaction.
+var ErrNoTransaction = errors.New("no transaction is open on this session; call Begin first")
+
+// ErrTxDone is returned when a Tx that was already committed or rolled back
+// (directly, or by ending a transaction that encloses it) is used.
+var ErrTxDone = errors.New("this transaction has already been committed or rolled back")
+
+// Tx is a transaction of a session: the outermost one from Begin, or a
+// SAVEPOINT from BeginNested. Statements keep going through the session;
+// Tx only ends what it began.
+type Tx struct {
+	s     *Session
+	tx    pgx.Tx
+	depth int // 0 for the outermost transaction
+	done  bool
+}
+
+// Begin starts a transaction on a connection pinned to the session until
+// Commit, Rollback or Close. It fails when one is already open (use
+// BeginNested for a savepoint).
+func (s *Session) Begin(ctx context.Context) (*Tx, error) {
+	if err := s.enter("Begin"); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	if len(s.txs) > 0 {
+		return nil, errors.New("Begin: a transaction is already begun on this session; use BeginNested for a savepoint")
+	}
+	return s.begin(ctx)
+}
+
+func (s *Session) begin(ctx context.Context) (*Tx, error) {
+	conn, err := s.exec.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := conn.BeginTx(ctx, s.maker.txOptions())
+	if err != nil {
+		conn.Release()
+		return nil, err
+	}
+	s.conn = conn
+	t := &Tx{s: s, tx: tx}
+	s.txs = []*Tx{t}
+	return t, nil
+}
+
+// BeginNested starts a SAVEPOINT inside the current transaction, beginning
+// the outer transaction first when none is open. Its Commit releases the
+// savepoint; its Rollback rolls back to it, undoing only what ran since.
+// Savepoints nest to any depth.
+func (s *Session) BeginNested(ctx context.Context) (*Tx, error) {
+	if err := s.enter("BeginNested"); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	if len(s.txs) == 0 {
+		if _, err := s.begin(ctx); err != nil {
+			return nil, err
+		}
+	}
+	inner := s.txs[len(s.txs)-1]
+	sp, err := inner.tx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tx{s: s, tx: sp, depth: len(s.txs)}
+	s.txs = append(s.txs, t)
+	return t, nil
+}
+
+// Commit commits the outermost transaction (and releases every savepoint),
+// then gives the connection back, as the reference's Session.commit.
+func (s *Session) Commit(ctx context.Context) error {
+	return s.endOuter(ctx, "Commit", true)
+}
+
+// Rollback rolls back the outermost transaction (and every savepoint), then
+// gives the connection back.
+func (s *Session) Rollback(ctx context.Context) error {
+	return s.endOuter(ctx, "Rollback", false)
+}
+
+func (s *Session) endOuter(ctx context.Context, op string, commit bool) error {
+	if err := s.enter(op); err != nil {
+		return err
+	}
+	defer s.leave()
+	if len(s.txs) == 0 {
+		return fmt.Errorf("%s: %w", op, ErrNoTransaction)
+	}
+	return s.endAll(ctx, commit)
+}
+
+// InTransaction reports whether a transaction is open.
+func (s *Session) InTransaction() bool { return len(s.txs) > 0 }
+
+// InNestedTransaction reports whether a savepoint is open.
+func (s *Session) InNestedTransaction() bool { return len(s.txs) > 1 }
+
+// Transaction returns the outermost open transaction, or nil.
+func (s *Session) Transaction() *Tx {
+	if len(s.txs) == 0 {
+		return nil
+	}
+	return s.txs[0]
+}
+
+// NestedTransaction returns the innermost open savepoint, or nil.
+func (s *Session) NestedTransaction() *Tx {
+	if len(s.txs) < 2 {
+		return nil
+	}
+	return s.txs[len(s.txs)-1]
+}
+
+// Commit ends this transaction: the outermost one commits (as
+// Session.Commit); a savepoint is released, together with any savepoint
+// begun inside it.
+func (t *Tx) Commit(ctx context.Context) error { return t.end(ctx, "Commit", true) }
+
+// Rollback undoes this transaction: the outermost one rolls back (as
+// Session.Rollback); a savepoint is rolled back to, together with any
+// savepoint begun inside it, and the outer transaction goes on.
+func (t *Tx) Rollback(ctx context.Context) error { return t.end(ctx, "Rollback", false) }
+
+func (t *Tx) end(ctx context.Context, op string, commit bool) error {
+	s := t.s
+	if err := s.enter(op); err != nil {
+		return err
+	}
+	defer s.leave()
+	if t.done {
+		return fmt.Errorf("%s: %w", op, ErrTxDone)
+	}
+	if t.depth == 0 {
+		return s.endAll(ctx, commit)
+	}
+	// savepoints inside this one end with it
+	for _, inner := range s.txs[t.depth+1:] {
+		inner.done = true
+	}
+	s.txs = s.txs[:t.depth]
+	t.done = true
+	if commit {
+		return t.tx.Commit(ctx)
+	}
+	return t.tx.Rollback(ctx)
+}
+
+// IsNested reports whether t is a savepoint.
+func (t *Tx) IsNested() bool { return t.depth > 0 }

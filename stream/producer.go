@@ -1,0 +1,119 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamcat/streamcat/buffered"
+)
+
+// producer reads pgx.Rows on its own goroutine and sends blocks of raw rows
+// through a bounded channel. It is the stream's buffered.Source.
+type producer struct {
+	ctx  context.Context
+	rows pgx.Rows
+	opts Options
+	done func(error) // called once, after rows are closed: releases the connection
+
+	ch   chan *buffered.Block
+	stop chan struct{} // closed by Close: the consumer wants no more rows
+	fin  chan struct{} // closed when the producer goroutine has finished
+	err  error         // why the rows ended early; read after fin is closed
+
+	closeOnce sync.Once
+}
+
+// cancelTimeout bounds the cancel request sent when a stream ends early.
+const cancelTimeout = 5 * time.Second
+
+// run is the producer goroutine. It owns rows and the connection.
+func (p *producer) run() {
+	defer close(p.fin)
+	defer close(p.ch)
+	sizes := newBatchSizes(p.opts)
+	ncol := len(p.rows.FieldDescriptions())
+	bytesPerRow := 64
+	stopped := false
+	for !stopped {
+		n := sizes.take()
+		b := buffered.NewBlock(ncol, n, n*bytesPerRow)
+		more := true
+		for b.Len() < n {
+			if more = p.rows.Next(); !more {
+				break
+			}
+			b.AppendRow(p.rows.RawValues())
+		}
+		if b.Len() > 0 {
+			bytesPerRow = b.Bytes()/b.Len() + 1
+			select {
+			case p.ch <- b:
+			case <-p.stop:
+				stopped = true
+			case <-p.ctx.Done():
+				stopped = true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	p.finish(stopped)
+}
+
+// finish ends the query and gives the connection back. After an early stop
+// it first asks the server to cancel the query, because closing pgx.Rows
+// would otherwise read (and discard) every remaining row.
+func (p *producer) finish(stopped bool) {
+	if stopped {
+		if conn := p.rows.Conn(); conn != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
+			_ = conn.PgConn().CancelRequest(ctx)
+			cancel()
+		}
+	}
+	p.rows.Close()
+	err := p.rows.Err()
+	switch {
+	case stopped && p.ctx.Err() == nil:
+		// the consumer asked to stop: the cancellation error is ours, not the caller's
+		err = nil
+	case p.ctx.Err() != nil:
+		if err == nil || !errors.Is(err, p.ctx.Err()) {
+			err = joinCtx(p.ctx.Err(), err)
+		}
+	}
+	p.err = err
+	p.done(err)
+}
+
+// joinCtx wraps a context error and the server's answer to the cancel
+// (usually SQLSTATE 57014) so both errors.Is(err, context.Canceled) and
+// errors.As(err, **pgconn.PgError) work.
+func joinCtx(ctxErr, err error) error {
+	if err == nil {
+		return ctxErr
+	}
+	return fmt.Errorf("%w: %w", ctxErr, err)
+}
+
+// Next implements buffered.Source.
+func (p *producer) Next() (*buffered.Block, error) {
+	if b, ok := <-p.ch; ok {
+		return b, nil
+	}
+	<-p.fin
+	return nil, p.err
+}
+
+// Close implements buffered.Source: it stops the producer and waits until
+// the connection has been released.
+func (p *producer) Close() {
+	p.closeOnce.Do(func() { close(p.stop) })
+	<-p.fin
+}
