@@ -20,17 +20,25 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// query runs sql on q, or on a connection acquired from the pool when q is
-// nil. release gives an acquired connection back; call it once the rows are
-// closed (it does nothing inside a transaction).
+// conn returns where a statement runs: q itself, or a connection acquired
+// from the pool when q is nil. release gives an acquired connection back
+// (it does nothing inside a transaction); call it once the rows are closed.
+func (e *executor) conn(ctx context.Context, q querier) (querier, func(), error) {
+	if q != nil {
+		return q, func() {}, nil
+	}
+	c, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, c.Release, nil
+}
+
+// query runs sql where conn says and returns its open rows.
 func (e *executor) query(ctx context.Context, q querier, sql string, args []any) (rows pgx.Rows, release func(), err error) {
-	release = func() {}
-	if q == nil {
-		conn, err := e.pool.Acquire(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		q, release = conn, conn.Release
+	q, release, err = e.conn(ctx, q)
+	if err != nil {
+		return nil, nil, err
 	}
 	rows, err = q.Query(ctx, sql, args...)
 	if err != nil {

@@ -49,21 +49,47 @@ func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.
 	if err := s.enter("Stream"); err != nil {
 		return nil, err
 	}
-	inTx := len(s.txs) > 0
-	rows, release, err := s.exec.query(ctx, s.current(), sql, args)
+	if len(s.txs) > 0 {
+		return s.streamInTx(ctx, opts, sql, args)
+	}
+	s.leave() // outside a transaction the stream has a connection of its own
+	q, release, err := s.exec.conn(ctx, nil)
 	if err != nil {
+		return nil, err
+	}
+	return stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
+		return q.Query(ctx, sql, args...)
+	}, opts.Options, func(error, bool) { release() })
+}
+
+// streamSavepoint guards a stream inside a transaction: ending a stream
+// early cancels its statement, which would abort the whole transaction, so
+// the stream rolls back to this savepoint instead and the transaction goes
+// on. One stream at a time holds the session, so one name suffices.
+const streamSavepoint = "streamcat_stream"
+
+// streamInTx streams on the session's connection; the session stays busy
+// until the stream ends. Called with the session entered.
+func (s *Session) streamInTx(ctx context.Context, opts StreamOptions, sql string, args []any) (*stream.Result, error) {
+	tx := s.txs[len(s.txs)-1].tx
+	if _, err := tx.Exec(ctx, "SAVEPOINT "+streamSavepoint); err != nil {
 		s.leave()
 		return nil, err
 	}
-	if !inTx {
-		s.leave() // the stream has a connection of its own
-	}
-	return stream.Open(ctx, rows, opts.Options, func(error) {
-		release()
-		if inTx {
-			s.leave()
+	return stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
+		return tx.Query(ctx, sql, args...)
+	}, opts.Options, func(err error, cancelled bool) {
+		defer s.leave()
+		bg := context.WithoutCancel(ctx)
+		switch {
+		case cancelled && ctx.Err() == nil:
+			_, _ = tx.Exec(bg, "ROLLBACK TO SAVEPOINT "+streamSavepoint)
+			_, _ = tx.Exec(bg, "RELEASE SAVEPOINT "+streamSavepoint)
+		case err == nil:
+			_, _ = tx.Exec(bg, "RELEASE SAVEPOINT "+streamSavepoint)
 		}
-	}), nil
+		// after an error the transaction is aborted, as after any failed statement
+	})
 }
 
 // StreamScalars is Stream's first column as a view (the reference's

@@ -15,21 +15,21 @@ import (
 // producer reads pgx.Rows on its own goroutine and sends blocks of raw rows
 // through a bounded channel. It is the stream's buffered.Source.
 type producer struct {
-	ctx  context.Context
-	rows pgx.Rows
-	opts Options
-	done func(error) // called once, after rows are closed: releases the connection
+	ctx    context.Context // the query's context: cancelled by an early end
+	cancel context.CancelFunc
+	user   context.Context // the caller's context
+	rows   pgx.Rows
+	opts   Options
+	done   func(err error, cancelled bool) // called once, after rows are closed: releases the connection
 
 	ch   chan *buffered.Block
 	stop chan struct{} // closed by Close: the consumer wants no more rows
 	fin  chan struct{} // closed when the producer goroutine has finished
 	err  error         // why the rows ended early; read after fin is closed
 
-	closeOnce sync.Once
+	closeOnce  sync.Once
+	cancelOnce sync.Once
 }
-
-// cancelTimeout bounds the cancel request sent when a stream ends early.
-const cancelTimeout = 5 * time.Second
 
 // run is the producer goroutine. It owns rows and the connection.
 func (p *producer) run() {
@@ -55,7 +55,7 @@ func (p *producer) run() {
 			case p.ch <- b:
 			case <-p.stop:
 				stopped = true
-			case <-p.ctx.Done():
+			case <-p.user.Done():
 				stopped = true
 			}
 		}
@@ -68,29 +68,53 @@ func (p *producer) run() {
 
 // finish ends the query and gives the connection back. After an early stop
 // it first asks the server to cancel the query, because closing pgx.Rows
-// would otherwise read (and discard) every remaining row.
+// would otherwise read and discard every remaining row.
 func (p *producer) finish(stopped bool) {
+	select {
+	case <-p.stop:
+		// Close may have cancelled the statement while we were reading: the
+		// error that ended the rows is then ours, not the caller's
+		stopped = true
+	default:
+	}
 	if stopped {
-		if conn := p.rows.Conn(); conn != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
-			_ = conn.PgConn().CancelRequest(ctx)
-			cancel()
-		}
+		p.cancelQuery()
 	}
 	p.rows.Close()
 	err := p.rows.Err()
+	p.cancel()
 	switch {
-	case stopped && p.ctx.Err() == nil:
-		// the consumer asked to stop: the cancellation error is ours, not the caller's
-		err = nil
-	case p.ctx.Err() != nil:
-		if err == nil || !errors.Is(err, p.ctx.Err()) {
-			err = joinCtx(p.ctx.Err(), err)
+	case p.user.Err() != nil:
+		if err == nil || !errors.Is(err, p.user.Err()) {
+			err = joinCtx(p.user.Err(), err)
 		}
+	case stopped:
+		// the reader asked to stop: the cancellation error is ours, not the caller's
+		err = nil
 	}
 	p.err = err
-	p.done(err)
+	p.done(err, stopped)
 }
+
+// cancelQuery sends the server a cancel request for the running statement,
+// once. It works whatever context watcher the connection has and leaves the
+// connection usable. The connection is not released before the producer
+// has closed the rows, so the request cannot hit a later statement: a
+// backend that is already idle ignores it.
+func (p *producer) cancelQuery() {
+	p.cancelOnce.Do(func() {
+		conn := p.rows.Conn()
+		if conn == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
+		defer cancel()
+		_ = conn.PgConn().CancelRequest(ctx)
+	})
+}
+
+// cancelTimeout bounds a cancel request.
+const cancelTimeout = 5 * time.Second
 
 // joinCtx wraps a context error and the server's answer to the cancel
 // (usually SQLSTATE 57014) so both errors.Is(err, context.Canceled) and
@@ -111,9 +135,16 @@ func (p *producer) Next() (*buffered.Block, error) {
 	return nil, p.err
 }
 
-// Close implements buffered.Source: it stops the producer and waits until
-// the connection has been released.
+// Close implements buffered.Source: it stops the producer, interrupting a
+// read that waits on the server, and waits until the connection has been
+// released.
 func (p *producer) Close() {
 	p.closeOnce.Do(func() { close(p.stop) })
-	<-p.fin
+	select {
+	case <-p.fin:
+	default:
+		// the producer may be waiting on the server for rows: stop the statement
+		p.cancelQuery()
+		<-p.fin
+	}
 }

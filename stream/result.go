@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/streamcat/streamcat/buffered"
 )
@@ -36,24 +37,48 @@ type Result struct {
 	p *producer
 }
 
-// Open starts streaming rows, which must be open on a connection that no one
-// else uses until done is called. done is called exactly once, on the
-// producer goroutine, after rows are closed, with the error that ended them
-// (nil after a complete read or an early Close): release the connection
-// there. ctx bounds the whole stream: cancelling it stops the query.
-func Open(ctx context.Context, rows pgx.Rows, opts Options, done func(error)) *Result {
+// Query starts a statement on ctx and returns its open rows; see Open.
+type Query func(ctx context.Context) (pgx.Rows, error)
+
+// Open runs query and streams its rows. query must run on a connection that
+// no one else uses until done is called, with the context it is given (a
+// child of ctx that the stream cancels when it ends early, so that pgx stops
+// the statement instead of draining it).
+//
+// done is called exactly once, after the rows are closed, with the error
+// that ended them (nil after a complete read or an early Close) and whether
+// the stream cancelled the statement because it ended early: release the
+// connection there. Inside a transaction a cancelled statement aborts it: roll
+// back to a savepoint taken before the query. When query fails, Open calls
+// done(err, false) and returns the error.
+//
+// ctx bounds the whole stream: cancelling it stops the statement and the
+// error reaches the reader (errors.Is(err, context.Canceled)).
+func Open(ctx context.Context, query Query, opts Options, done func(err error, cancelled bool)) (*Result, error) {
 	opts = opts.withDefaults()
-	p := &producer{
-		ctx:  ctx,
-		rows: rows,
-		opts: opts,
-		done: done,
-		ch:   make(chan *buffered.Block, opts.Buffer),
-		stop: make(chan struct{}),
-		fin:  make(chan struct{}),
+	qctx, cancel := context.WithCancel(ctx)
+	rows, err := query(qctx)
+	if err != nil {
+		cancel()
+		done(err, false)
+		return nil, err
 	}
-	var typeMap = rows.Conn().TypeMap()
+	p := &producer{
+		ctx:    qctx,
+		cancel: cancel,
+		user:   ctx,
+		rows:   rows,
+		opts:   opts,
+		done:   done,
+		ch:     make(chan *buffered.Block, opts.Buffer),
+		stop:   make(chan struct{}),
+		fin:    make(chan struct{}),
+	}
+	var typeMap *pgtype.Map
+	if conn := rows.Conn(); conn != nil {
+		typeMap = conn.TypeMap()
+	}
 	cur := buffered.NewCursor(rows.FieldDescriptions(), typeMap, p, buffered.CursorOptions{CloseOnBreak: true})
 	go p.run() // owned by the Result: Close and exhaustion wait for it
-	return &Result{Cursor: cur, p: p}
+	return &Result{Cursor: cur, p: p}, nil
 }
