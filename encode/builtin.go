@@ -6,49 +6,49 @@ package encode
 
 // builtinArrays maps each built-in array type (typelem <> 0, typlen = -1) to
 // its element type. int2vector and oidvector are in it too; their text form
-// is space separated, which arrayKind handles.
+// is space separated, which vectorConverter handles.
 var builtinArrays = map[uint32]uint32{
-	22: 21, // int2vector of int2
-	30: 26, // oidvector of oid
-	143: 142, // _xml of xml
-	199: 114, // _json of json
-	210: 71, // _pg_type of pg_type
-	270: 75, // _pg_attribute of pg_attribute
-	271: 5069, // _xid8 of xid8
-	272: 81, // _pg_proc of pg_proc
-	273: 83, // _pg_class of pg_class
-	629: 628, // _line of line
-	651: 650, // _cidr of cidr
-	719: 718, // _circle of circle
-	775: 774, // _macaddr8 of macaddr8
-	791: 790, // _money of money
-	1000: 16, // _bool of bool
-	1001: 17, // _bytea of bytea
-	1002: 18, // _char of char
-	1003: 19, // _name of name
-	1005: 21, // _int2 of int2
-	1006: 22, // _int2vector of int2vector
-	1007: 23, // _int4 of int4
-	1008: 24, // _regproc of regproc
-	1009: 25, // _text of text
-	1010: 27, // _tid of tid
-	1011: 28, // _xid of xid
-	1012: 29, // _cid of cid
-	1013: 30, // _oidvector of oidvector
+	22:   21,   // int2vector of int2
+	30:   26,   // oidvector of oid
+	143:  142,  // _xml of xml
+	199:  114,  // _json of json
+	210:  71,   // _pg_type of pg_type
+	270:  75,   // _pg_attribute of pg_attribute
+	271:  5069, // _xid8 of xid8
+	272:  81,   // _pg_proc of pg_proc
+	273:  83,   // _pg_class of pg_class
+	629:  628,  // _line of line
+	651:  650,  // _cidr of cidr
+	719:  718,  // _circle of circle
+	775:  774,  // _macaddr8 of macaddr8
+	791:  790,  // _money of money
+	1000: 16,   // _bool of bool
+	1001: 17,   // _bytea of bytea
+	1002: 18,   // _char of char
+	1003: 19,   // _name of name
+	1005: 21,   // _int2 of int2
+	1006: 22,   // _int2vector of int2vector
+	1007: 23,   // _int4 of int4
+	1008: 24,   // _regproc of regproc
+	1009: 25,   // _text of text
+	1010: 27,   // _tid of tid
+	1011: 28,   // _xid of xid
+	1012: 29,   // _cid of cid
+	1013: 30,   // _oidvector of oidvector
 	1014: 1042, // _bpchar of bpchar
 	1015: 1043, // _varchar of varchar
-	1016: 20, // _int8 of int8
-	1017: 600, // _point of point
-	1018: 601, // _lseg of lseg
-	1019: 602, // _path of path
-	1020: 603, // _box of box
-	1021: 700, // _float4 of float4
-	1022: 701, // _float8 of float8
-	1027: 604, // _polygon of polygon
-	1028: 26, // _oid of oid
+	1016: 20,   // _int8 of int8
+	1017: 600,  // _point of point
+	1018: 601,  // _lseg of lseg
+	1019: 602,  // _path of path
+	1020: 603,  // _box of box
+	1021: 700,  // _float4 of float4
+	1022: 701,  // _float8 of float8
+	1027: 604,  // _polygon of polygon
+	1028: 26,   // _oid of oid
 	1034: 1033, // _aclitem of aclitem
-	1040: 829, // _macaddr of macaddr
-	1041: 869, // _inet of inet
+	1040: 829,  // _macaddr of macaddr
+	1041: 869,  // _inet of inet
 	1115: 1114, // _timestamp of timestamp
 	1182: 1082, // _date of date
 	1183: 1083, // _time of time
@@ -97,40 +97,40 @@ var builtinArrays = map[uint32]uint32{
 // builtinScalars holds every other built-in type that is not a composite: its
 // values are converted by its OID alone (see scalarConverter).
 var builtinScalars = map[uint32]struct{}{
-	16: {}, // bool
-	17: {}, // bytea
-	18: {}, // char
-	19: {}, // name
-	20: {}, // int8
-	21: {}, // int2
-	23: {}, // int4
-	24: {}, // regproc
-	25: {}, // text
-	26: {}, // oid
-	27: {}, // tid
-	28: {}, // xid
-	29: {}, // cid
-	32: {}, // pg_ddl_command
-	114: {}, // json
-	142: {}, // xml
-	194: {}, // pg_node_tree
-	269: {}, // table_am_handler
-	325: {}, // index_am_handler
-	600: {}, // point
-	601: {}, // lseg
-	602: {}, // path
-	603: {}, // box
-	604: {}, // polygon
-	628: {}, // line
-	650: {}, // cidr
-	700: {}, // float4
-	701: {}, // float8
-	705: {}, // unknown
-	718: {}, // circle
-	774: {}, // macaddr8
-	790: {}, // money
-	829: {}, // macaddr
-	869: {}, // inet
+	16:   {}, // bool
+	17:   {}, // bytea
+	18:   {}, // char
+	19:   {}, // name
+	20:   {}, // int8
+	21:   {}, // int2
+	23:   {}, // int4
+	24:   {}, // regproc
+	25:   {}, // text
+	26:   {}, // oid
+	27:   {}, // tid
+	28:   {}, // xid
+	29:   {}, // cid
+	32:   {}, // pg_ddl_command
+	114:  {}, // json
+	142:  {}, // xml
+	194:  {}, // pg_node_tree
+	269:  {}, // table_am_handler
+	325:  {}, // index_am_handler
+	600:  {}, // point
+	601:  {}, // lseg
+	602:  {}, // path
+	603:  {}, // box
+	604:  {}, // polygon
+	628:  {}, // line
+	650:  {}, // cidr
+	700:  {}, // float4
+	701:  {}, // float8
+	705:  {}, // unknown
+	718:  {}, // circle
+	774:  {}, // macaddr8
+	790:  {}, // money
+	829:  {}, // macaddr
+	869:  {}, // inet
 	1033: {}, // aclitem
 	1042: {}, // bpchar
 	1043: {}, // varchar

@@ -1,0 +1,123 @@
+package encode
+
+import (
+	"bytes"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// csvEncoder writes what COPY ... TO STDOUT WITH (FORMAT csv) writes
+// (PostgreSQL's CopyAttributeOutCSV, with QUOTE and ESCAPE both '"'):
+//
+//   - NULL is the NULL string, unquoted;
+//   - a value is quoted when it contains the delimiter, '"', CR or LF, when
+//     it equals the NULL string (so with the default NULL "" an empty string
+//     is `""`), or when the result has a single column and the value is
+//     exactly `\.` (COPY's end-of-data marker);
+//   - inside quotes '"' is doubled;
+//   - header names follow the same rules; every line ends with "\n".
+type csvEncoder struct {
+	output
+	header bool
+	delim  byte
+	null   string
+	single bool // one column: `\.` must be quoted
+	// special marks the bytes that force quoting: delimiter, '"', CR, LF.
+	special [256]bool
+}
+
+func newCSV(w io.Writer, opts Options) (*csvEncoder, error) {
+	delim, null, err := delimitedOptions(opts, true)
+	if err != nil {
+		return nil, err
+	}
+	e := &csvEncoder{output: newOutput(w), header: opts.Header, delim: delim, null: null}
+	for _, c := range []byte{delim, '"', '\r', '\n'} {
+		e.special[c] = true
+	}
+	return e, nil
+}
+
+// Begin records the columns and writes the header line when asked to.
+func (e *csvEncoder) Begin(fields []pgconn.FieldDescription) error {
+	if err := e.begin(fields); err != nil {
+		return err
+	}
+	e.single = len(fields) == 1
+	if !e.header {
+		return nil
+	}
+	b := e.buf
+	for i := range fields {
+		if i > 0 {
+			b = append(b, e.delim)
+		}
+		b = e.appendField(b, []byte(fields[i].Name))
+	}
+	return e.write(append(b, '\n'))
+}
+
+// Row writes one line.
+func (e *csvEncoder) Row(values [][]byte) error {
+	if err := e.checkRow(values); err != nil {
+		return err
+	}
+	b := e.buf
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, e.delim)
+		}
+		if v == nil {
+			b = append(b, e.null...)
+			continue
+		}
+		b = e.appendField(b, v)
+	}
+	return e.write(append(b, '\n'))
+}
+
+// End flushes the output.
+func (e *csvEncoder) End() error { return e.end() }
+
+// appendField appends one non-NULL value, quoted when COPY would quote it.
+func (e *csvEncoder) appendField(b, v []byte) []byte {
+	if !e.needsQuotes(v) {
+		return append(b, v...)
+	}
+	b = append(b, '"')
+	for {
+		i := bytes.IndexByte(v, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, v[:i+1]...)
+		b = append(b, '"')
+		v = v[i+1:]
+	}
+	b = append(b, v...)
+	return append(b, '"')
+}
+
+// needsQuotes reports whether COPY would quote v. Words of 8 bytes are
+// tested at once for the delimiter, '"', CR and LF.
+func (e *csvEncoder) needsQuotes(v []byte) bool {
+	if string(v) == e.null || (e.single && string(v) == `\.`) {
+		return true
+	}
+	delim, quote, cr, lf := splat(e.delim), splat('"'), splat('\r'), splat('\n')
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := load8(v, i)
+		if hasByte(x, delim) || hasByte(x, quote) || hasByte(x, cr) || hasByte(x, lf) {
+			return true
+		}
+	}
+	special := &e.special
+	for _, c := range v[i:] {
+		if special[c] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,111 @@
+package encode
+
+import (
+	"io"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// tsvEncoder writes what COPY ... TO STDOUT writes in its text format
+// (PostgreSQL's CopyAttributeOutText):
+//
+//   - NULL is the NULL string (default `\N`), written as is;
+//   - backspace, form feed, LF, CR, tab and vertical tab become `\b` `\f`
+//     `\n` `\r` `\t` `\v`; a backslash becomes `\\`; the delimiter becomes a
+//     backslash followed by the delimiter (when the delimiter is one of the
+//     control characters above, its letter form is used instead); every
+//     other byte is copied;
+//   - header names are escaped the same way; lines end with "\n".
+type tsvEncoder struct {
+	output
+	header bool
+	delim  byte
+	null   string
+	// escape[c] is the byte written after a backslash in place of c, or 0
+	// when c is copied as is.
+	escape [256]byte
+}
+
+func newTSV(w io.Writer, opts Options) (*tsvEncoder, error) {
+	delim, null, err := delimitedOptions(opts, false)
+	if err != nil {
+		return nil, err
+	}
+	e := &tsvEncoder{output: newOutput(w), header: opts.Header, delim: delim, null: null}
+	e.escape[delim] = delim
+	e.escape['\\'] = '\\'
+	e.escape['\b'] = 'b'
+	e.escape['\f'] = 'f'
+	e.escape['\n'] = 'n'
+	e.escape['\r'] = 'r'
+	e.escape['\t'] = 't'
+	e.escape['\v'] = 'v'
+	return e, nil
+}
+
+// Begin records the columns and writes the header line when asked to.
+func (e *tsvEncoder) Begin(fields []pgconn.FieldDescription) error {
+	if err := e.begin(fields); err != nil {
+		return err
+	}
+	if !e.header {
+		return nil
+	}
+	b := e.buf
+	for i := range fields {
+		if i > 0 {
+			b = append(b, e.delim)
+		}
+		b = e.appendField(b, []byte(fields[i].Name))
+	}
+	return e.write(append(b, '\n'))
+}
+
+// Row writes one line.
+func (e *tsvEncoder) Row(values [][]byte) error {
+	if err := e.checkRow(values); err != nil {
+		return err
+	}
+	b := e.buf
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, e.delim)
+		}
+		if v == nil {
+			b = append(b, e.null...)
+			continue
+		}
+		b = e.appendField(b, v)
+	}
+	return e.write(append(b, '\n'))
+}
+
+// End flushes the output.
+func (e *tsvEncoder) End() error { return e.end() }
+
+// appendField appends one non-NULL value with COPY's backslash escapes,
+// copying the runs between escaped bytes in one append each. Words of 8
+// bytes without a control character, backslash or delimiter are skipped
+// whole.
+func (e *tsvEncoder) appendField(b, v []byte) []byte {
+	escape := &e.escape
+	delim, backslash := splat(e.delim), splat('\\')
+	start := 0
+	for i := 0; i < len(v); {
+		if i+8 <= len(v) {
+			x := load8(v, i)
+			if !hasControl(x) && !hasByte(x, backslash) && !hasByte(x, delim) {
+				i += 8
+				continue
+			}
+		}
+		for end := min(i+8, len(v)); i < end; i++ {
+			if x := escape[v[i]]; x != 0 {
+				b = append(b, v[start:i]...)
+				b = append(b, '\\', x)
+				start = i + 1
+			}
+		}
+	}
+	return append(b, v[start:]...)
+}
