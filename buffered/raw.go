@@ -1,0 +1,20 @@
+package buffered
+
+// Raw returns a view of from that yields each row's raw wire values, as
+// pgx's Rows.RawValues: nil is SQL NULL, and the bytes are in the format the
+// column was sent in (ask for text with pgx.QueryResultFormats to get
+// PostgreSQL's text output). Nothing is decoded or allocated per row: the
+// slice and the bytes it points to are valid only until the next read, so
+// copy what you keep. It is the fast path for encoders (package encode).
+func Raw(from RowCursor) *View[[][]byte] {
+	c := from.AsCursor()
+	v := &View[[][]byte]{c: c.c, proj: c.proj, bad: c.bad}
+	buf := make([][]byte, len(c.proj))
+	v.conv = func(r rawRow) ([][]byte, error) {
+		for i, j := range c.proj {
+			buf[i] = r.value(j)
+		}
+		return buf, nil
+	}
+	return v
+}
