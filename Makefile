@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: test vet unit bench demo build postgres fmt
+.PHONY: test vet unit bench demo demo-lib build postgres fmt
 
 test: postgres vet unit
 
@@ -22,7 +22,15 @@ bench: postgres
 build:
 	$(GO) build -o bin/ ./cmd/... ./examples/...
 
+# The main job: stream a 1M-row table from a throwaway PostgreSQL to CSV.
 demo: postgres
+	$(GO) build -o bin/streamcat ./cmd/streamcat
+	./bin/streamcat --embedded --init scripts/demo.sql --progress always --stats -o demo.csv \
+		"select * from demo order by id"
+	@echo "demo.csv: $$(wc -l < demo.csv) lines; first rows:"; head -3 demo.csv
+
+# The library example: session.Execute and the buffered Result.
+demo-lib: postgres
 	$(GO) run ./examples/demo
 
 fmt:
