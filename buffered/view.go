@@ -53,10 +53,11 @@ func (v *View[T]) next(op string) (T, bool, error) {
 func (v *View[T]) note(err error) { v.c.lastErr = err }
 
 // All returns every remaining row and leaves the cursor exhausted: later
-// fetches return nothing. It consumes the result. On failure it returns nil
-// and Err says why; it never returns part of the rows as if they were all.
+// fetches return nothing. It consumes the result. When no rows remain it
+// returns an empty, non-nil slice; on failure it returns nil and Err says
+// why; it never returns part of the rows as if they were all.
 func (v *View[T]) All() []T {
-	var out []T
+	out := []T{} // empty, not nil: nil is kept for failure, as in FetchMany
 	for {
 		x, ok, err := v.next("All")
 		if err != nil {

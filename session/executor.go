@@ -12,7 +12,8 @@ import (
 // session's connection inside a transaction) and hands back open pgx.Rows
 // for the buffered or the streaming consumer.
 type executor struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool // the primary: transactions run here
+	router Router        // statements outside a transaction
 }
 
 // querier is what a statement runs on: a pooled connection or a transaction.
@@ -20,14 +21,15 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// conn returns where a statement runs: q itself, or a connection acquired
-// from the pool when q is nil. release gives an acquired connection back
-// (it does nothing inside a transaction); call it once the rows are closed.
-func (e *executor) conn(ctx context.Context, q querier) (querier, func(), error) {
+// conn returns where sql runs: q itself (the session's transaction), or a
+// connection the router chooses when q is nil. release gives an acquired
+// connection back (it does nothing inside a transaction); call it once the
+// rows are closed.
+func (e *executor) conn(ctx context.Context, q querier, sql string) (querier, func(), error) {
 	if q != nil {
 		return q, func() {}, nil
 	}
-	c, err := e.pool.Acquire(ctx)
+	c, err := e.router.Acquire(ctx, Statement{SQL: sql, Target: targetOf(ctx)})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -36,7 +38,7 @@ func (e *executor) conn(ctx context.Context, q querier) (querier, func(), error)
 
 // query runs sql where conn says and returns its open rows.
 func (e *executor) query(ctx context.Context, q querier, sql string, args []any) (rows pgx.Rows, release func(), err error) {
-	q, release, err = e.conn(ctx, q)
+	q, release, err = e.conn(ctx, q, sql)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,42 +2,131 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Maker makes sessions on one pool, as SQLAlchemy's async_sessionmaker. It is
-// safe for concurrent use.
+// Maker makes sessions on one pool (the primary), as SQLAlchemy's
+// async_sessionmaker, with the options every session it makes starts from.
+// It is safe for concurrent use.
 type Maker struct {
 	pool *pgxpool.Pool
-	tx   pgx.TxOptions
+
+	mu   sync.Mutex
+	cfg  config
+	open map[*Session]struct{} // sessions holding a connection, for CloseAll
+}
+
+// config is what a session is made with.
+type config struct {
+	tx     pgx.TxOptions
+	router Router
+	retry  RetryPolicy
+	info   map[string]any
+}
+
+// Option configures a Maker (NewMaker, Configure) or one session (New).
+type Option func(*config)
+
+// WithIsolation sets the isolation level of transactions (Begin, Maker.Begin).
+func WithIsolation(level pgx.TxIsoLevel) Option { return func(c *config) { c.tx.IsoLevel = level } }
+
+// WithReadOnly makes transactions READ ONLY.
+func WithReadOnly() Option { return func(c *config) { c.tx.AccessMode = pgx.ReadOnly } }
+
+// WithDeferrable makes transactions DEFERRABLE (with SERIALIZABLE READ ONLY,
+// a snapshot that never fails with a serialization error).
+func WithDeferrable() Option { return func(c *config) { c.tx.DeferrableMode = pgx.Deferrable } }
+
+// WithRouter sends statements outside a transaction where r chooses (for
+// example NewPrimaryReplica). Transactions stay on the Maker's pool.
+func WithRouter(r Router) Option { return func(c *config) { c.router = r } }
+
+// WithRetry makes Maker.Begin rerun a transaction that failed with a
+// serialization failure (40001) or a deadlock (40P01); see RetryPolicy.
+func WithRetry(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
+
+// WithInfo adds entries to the sessions' Info maps (merged, not replaced).
+func WithInfo(info map[string]any) Option {
+	return func(c *config) {
+		c.info = maps.Clone(c.info)
+		if c.info == nil {
+			c.info = map[string]any{}
+		}
+		maps.Copy(c.info, info)
+	}
 }
 
 // NewMaker returns a Maker whose sessions take connections from pool. For
 // context cancellation that keeps connections healthy, make the pool with
-// PoolConfig.
-func NewMaker(pool *pgxpool.Pool) *Maker {
-	return &Maker{pool: pool}
+// NewPool or PoolConfig.
+func NewMaker(pool *pgxpool.Pool, opts ...Option) *Maker {
+	m := &Maker{pool: pool, cfg: config{router: poolRouter{pool}}, open: map[*Session]struct{}{}}
+	for _, o := range opts {
+		o(&m.cfg)
+	}
+	return m
 }
 
-// New returns a new session. It holds no connection until a statement runs;
-// Close it when the unit of work is done.
-func (m *Maker) New() *Session {
-	return &Session{maker: m, exec: &executor{pool: m.pool}}
+// Configure changes the options of sessions made from now on; sessions made
+// before keep theirs.
+func (m *Maker) Configure(opts ...Option) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range opts {
+		o(&m.cfg)
+	}
 }
 
-// Pool returns the pool the Maker's sessions use.
+// New returns a new session with the Maker's options, changed by opts for
+// this session only (Info entries are merged). It holds no connection until
+// a statement runs; Close it when the unit of work is done.
+func (m *Maker) New(opts ...Option) *Session {
+	m.mu.Lock()
+	cfg := m.cfg
+	m.mu.Unlock()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Session{maker: m, cfg: cfg, exec: &executor{pool: m.pool, router: cfg.router}, info: maps.Clone(cfg.info)}
+}
+
+// Pool returns the pool the Maker's sessions use for transactions.
 func (m *Maker) Pool() *pgxpool.Pool { return m.pool }
-
-func (m *Maker) txOptions() pgx.TxOptions { return m.tx }
 
 // Begin runs fn in a transaction on a new session: it commits when fn
 // returns nil, rolls back when fn returns an error (which Begin returns), and
 // on a panic rolls back and panics again. The session is closed afterwards.
-func (m *Maker) Begin(ctx context.Context, fn func(ctx context.Context, s *Session) error) (err error) {
-	s := m.New()
+//
+// With WithRetry, a transaction that fails with a serialization failure or
+// a deadlock (from fn's statements or from the commit) is rolled back and fn
+// runs again in a new transaction, after a capped, jittered backoff, up to
+// the policy's attempts. Other errors are never retried. fn must then be
+// safe to run more than once.
+func (m *Maker) Begin(ctx context.Context, fn func(ctx context.Context, s *Session) error, opts ...Option) error {
+	s := m.New(opts...)
+	policy := s.cfg.retry
+	for attempt := 1; ; attempt++ {
+		err := s.runTx(ctx, fn)
+		if err == nil || !policy.retryable(err) || attempt >= policy.attempts() {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("after %d attempts: %w", attempt, err)
+			}
+			return err
+		}
+		if werr := policy.wait(ctx, attempt); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+}
+
+// runTx is one attempt of Maker.Begin.
+func (s *Session) runTx(ctx context.Context, fn func(ctx context.Context, s *Session) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			_ = s.Close(context.WithoutCancel(ctx))
@@ -60,4 +149,35 @@ func (m *Maker) Begin(ctx context.Context, fn func(ctx context.Context, s *Sessi
 		}
 	}
 	return s.Close(ctx)
+}
+
+// track and untrack keep the set of sessions that hold a connection.
+func (m *Maker) track(s *Session) {
+	m.mu.Lock()
+	m.open[s] = struct{}{}
+	m.mu.Unlock()
+}
+
+func (m *Maker) untrack(s *Session) {
+	m.mu.Lock()
+	delete(m.open, s)
+	m.mu.Unlock()
+}
+
+// CloseAll closes every session of this Maker that holds a connection (an
+// open transaction), rolling it back (the reference's close_all_sessions).
+// A session in the middle of a call is not interrupted: its Close fails with
+// ErrBusy, which CloseAll returns joined with any other error.
+func (m *Maker) CloseAll(ctx context.Context) error {
+	m.mu.Lock()
+	list := make([]*Session, 0, len(m.open))
+	for s := range m.open {
+		list = append(list, s)
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, s := range list {
+		errs = append(errs, s.Close(ctx))
+	}
+	return errors.Join(errs...)
 }

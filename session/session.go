@@ -28,6 +28,7 @@ import (
 // again and starts afresh.
 type Session struct {
 	maker *Maker
+	cfg   config
 	exec  *executor
 	busy  atomic.Bool
 
@@ -134,6 +135,7 @@ func (s *Session) endAll(ctx context.Context, commit bool) error {
 	}
 	conn := s.conn
 	s.conn = nil
+	s.maker.untrack(s)
 	if err != nil && !conn.Conn().IsClosed() && conn.Conn().PgConn().TxStatus() != 'I' {
 		// the connection is in an unknown transaction state: do not pool it
 		_ = conn.Conn().Close(ctx)

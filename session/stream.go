@@ -53,7 +53,7 @@ func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.
 		return s.streamInTx(ctx, opts, sql, args)
 	}
 	s.leave() // outside a transaction the stream has a connection of its own
-	q, release, err := s.exec.conn(ctx, nil)
+	q, release, err := s.exec.conn(ctx, nil, sql)
 	if err != nil {
 		return nil, err
 	}

@@ -45,12 +45,13 @@ func (s *Session) begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := conn.BeginTx(ctx, s.maker.txOptions())
+	tx, err := conn.BeginTx(ctx, s.cfg.tx)
 	if err != nil {
 		conn.Release()
 		return nil, err
 	}
 	s.conn = conn
+	s.maker.track(s)
 	t := &Tx{s: s, tx: tx}
 	s.txs = []*Tx{t}
 	return t, nil
