@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/stream"
 )
 
 // Session is one unit of work on at most one connection at a time.
@@ -32,8 +33,12 @@ type Session struct {
 	exec  *executor
 	busy  atomic.Bool
 
-	conn *pgxpool.Conn // pinned while a transaction is open
-	txs  []*Tx         // txs[0] is the outermost transaction, then savepoints
+	// the stream holding the transaction's connection, if any: Close ends it
+	txStream atomic.Pointer[stream.Result]
+
+	conn *pgxpool.Conn         // pinned while a transaction is open
+	txs  []*Tx                 // txs[0] is the outermost transaction, then savepoints
+	view atomic.Pointer[[]*Tx] // a copy of txs for the state accessors (see setTxs)
 	info map[string]any
 }
 
@@ -103,9 +108,14 @@ func (s *Session) Info() map[string]any {
 }
 
 // Close rolls back whatever transaction is open and gives the connection
-// back to the pool. The session may be used again afterwards; it starts
-// afresh. Close while another call is running fails with ErrBusy.
+// back to the pool. A stream still open on the transaction is closed first
+// (call Close from the goroutine that reads it). The session may be used
+// again afterwards; it starts afresh. Close while another call is running
+// fails with ErrBusy.
 func (s *Session) Close(ctx context.Context) error {
+	if st := s.txStream.Load(); st != nil {
+		st.Close() // waits until the stream has given the session back
+	}
 	if err := s.enter("Close"); err != nil {
 		return err
 	}
@@ -123,7 +133,7 @@ func (s *Session) endAll(ctx context.Context, commit bool) error {
 	for _, t := range s.txs {
 		t.done = true
 	}
-	s.txs = nil
+	s.setTxs(nil)
 	var err error
 	if commit {
 		err = outer.tx.Commit(ctx)

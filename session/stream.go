@@ -76,10 +76,11 @@ func (s *Session) streamInTx(ctx context.Context, opts StreamOptions, sql string
 		s.leave()
 		return nil, err
 	}
-	return stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
+	res, err := stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
 		return tx.Query(ctx, sql, args...)
 	}, opts.Options, func(err error, cancelled bool) {
 		defer s.leave()
+		s.txStream.Store(nil)
 		bg := context.WithoutCancel(ctx)
 		switch {
 		case cancelled && ctx.Err() == nil:
@@ -90,6 +91,10 @@ func (s *Session) streamInTx(ctx context.Context, opts StreamOptions, sql string
 		}
 		// after an error the transaction is aborted, as after any failed statement
 	})
+	if err == nil {
+		s.txStream.Store(res)
+	}
+	return res, err
 }
 
 // StreamScalars is Stream's first column as a view (the reference's

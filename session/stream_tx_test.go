@@ -111,3 +111,22 @@ func TestStreamScalars(t *testing.T) {
 	assert.Equal(t, []any{int32(1), int32(2), int32(3)}, v.All())
 	require.NoError(t, v.Err())
 }
+
+func TestClose_EndsAStreamHoldingTheTransaction(t *testing.T) {
+	pool := testdb.Pool(t)
+	ctx := context.Background()
+	s := session.NewMaker(pool).New()
+	_, err := s.Begin(ctx)
+	require.NoError(t, err)
+	_, err = s.Execute(ctx, "create temp table closed_with_stream(x int)")
+	require.NoError(t, err)
+	st, err := s.Stream(ctx, "select generate_series(1, 10000000)")
+	require.NoError(t, err)
+	_ = st.FetchMany(3)
+	require.NoError(t, s.Close(ctx), "Close closes the stream, then rolls back")
+	assert.True(t, st.Closed())
+	assert.False(t, s.InTransaction())
+	v, err := s.Scalar(ctx, "select count(*) from pg_class where relname = 'closed_with_stream'")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), v, "the transaction was rolled back")
+}

@@ -1,0 +1,52 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/session"
+)
+
+// exampleUser is read from the table example_users by its primary key.
+type exampleUser struct {
+	_    struct{} `table:"example_users"`
+	ID   int64    `db:"id,pk"`
+	Name string   `db:"name"`
+}
+
+func ExampleGet() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.DSN())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `create table example_users (id int8 primary key, name text not null);
+		insert into example_users values (1, 'ada'), (2, 'bob')`); err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Exec(ctx, "drop table example_users")
+
+	s := session.NewMaker(pool).New()
+	defer s.Close(ctx)
+
+	// select "id", "name" from "example_users" where "id" = $1
+	u, found, err := session.Get[exampleUser](ctx, s, 2)
+	fmt.Println(u.ID, u.Name, found, err)
+
+	_, found, err = session.Get[exampleUser](ctx, s, 3)
+	fmt.Println(found, err)
+
+	_, err = session.GetOne[exampleUser](ctx, s, 3)
+	fmt.Println(errors.Is(err, buffered.ErrNoRows))
+	// Output:
+	// 2 bob true <nil>
+	// false <nil>
+	// true
+}
