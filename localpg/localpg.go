@@ -72,6 +72,7 @@ type Cluster struct {
 	waitErr  error
 	stopOnce sync.Once
 	stopErr  error
+	primary  *Cluster // set on a replica made by StartReplica
 }
 
 // DSN returns a URL for the cluster's superuser "postgres" over TCP, with

@@ -1,0 +1,236 @@
+package localpg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// hotStandbySettings must be at least the primary's on a hot standby, or it
+// refuses to start; StartReplica copies them from the primary.
+var hotStandbySettings = []string{
+	"max_connections", "max_prepared_transactions", "max_locks_per_transaction",
+	"max_wal_senders", "max_worker_processes",
+}
+
+// StartReplica starts a streaming hot-standby replica of c: a new cluster
+// directory filled by `pg_basebackup -R -X stream` from c (which writes
+// standby.signal and primary_conninfo), then a server started as Start does,
+// on its own port and socket, with hot_standby=on. It accepts read-only
+// connections and replays c's WAL as c writes it; writes on it fail with
+// SQLSTATE 25006. Stop stops it and removes its directory; stopping c first
+// leaves the replica running (and retrying its primary).
+//
+// opts is as for Start: BinDir defaults to c's binaries (they must include
+// pg_basebackup), Settings add to (and may override) the defaults, the
+// settings a hot standby needs at least as high as its primary's
+// (max_connections and friends, copied from c) and hot_standby=on.
+//
+// c must accept replication connections from 127.0.0.1 as postgres: a
+// cluster from Start does (initdb --auth=trust writes `host replication all
+// 127.0.0.1/32 trust`, and wal_level=replica with max_wal_senders=10 are the
+// defaults).
+func (c *Cluster) StartReplica(ctx context.Context, opts Options) (*Cluster, error) {
+	if c == nil || c.dsn == "" {
+		return nil, errors.New("localpg: StartReplica needs a running primary")
+	}
+	timeout := opts.StartTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	binDir := c.binDir
+	if opts.BinDir != "" || binDir == "" {
+		var err error
+		if binDir, err = findBinDir(opts.BinDir); err != nil {
+			return nil, err
+		}
+	}
+	basebackup := filepath.Join(binDir, "pg_basebackup")
+	if _, err := os.Stat(basebackup); err != nil {
+		return nil, fmt.Errorf("localpg: pg_basebackup not found beside initdb in %s: %w", binDir, ErrNoBinaries)
+	}
+	cred, err := serverCredential(opts.SystemUser)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := primarySettings(ctx, c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	settings["hot_standby"] = "on"
+	for k, v := range opts.Settings {
+		settings[k] = v
+	}
+
+	dir, err := os.MkdirTemp(opts.Dir, "localpg-replica-")
+	if err != nil {
+		return nil, fmt.Errorf("localpg: create replica directory: %w", err)
+	}
+	r := &Cluster{dir: dir, sockDir: filepath.Join(dir, "sock"), binDir: binDir, cred: cred}
+	if err := r.baseBackup(ctx, basebackup, c.dsn); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// as in Start: a free port can be taken between probing and binding
+	for attempt := 0; ; attempt++ {
+		port := opts.Port
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				os.RemoveAll(dir)
+				return nil, err
+			}
+		}
+		err = r.start(ctx, port, settings)
+		if err == nil {
+			break
+		}
+		if attempt >= 3 || opts.Port != 0 || !strings.Contains(err.Error(), "already in use") {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	setPrimary(r, c)
+	return r, nil
+}
+
+// baseBackup creates r's directories (as Start's prepare does) and fills
+// r.dir/data with a base backup of the server at primaryDSN, configured to
+// follow it.
+func (r *Cluster) baseBackup(ctx context.Context, basebackup, primaryDSN string) error {
+	if err := os.Mkdir(r.sockDir, 0o700); err != nil {
+		return fmt.Errorf("localpg: %w", err)
+	}
+	if r.cred != nil {
+		if err := makeTraversable(r.dir); err != nil {
+			return err
+		}
+		for _, d := range []string{r.dir, r.sockDir} {
+			if err := os.Chown(d, int(r.cred.Uid), int(r.cred.Gid)); err != nil {
+				return fmt.Errorf("localpg: hand %s to the server user: %w", d, err)
+			}
+		}
+	}
+	cmd := exec.CommandContext(ctx, basebackup,
+		"-D", filepath.Join(r.dir, "data"), "-R", "-X", "stream",
+		"--checkpoint=fast", "--no-sync", "-d", primaryDSN)
+	cmd.Dir = r.dir
+	cmd.Env = serverEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.cred, Pdeathsig: syscall.SIGKILL}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("localpg: pg_basebackup failed: %w\n%s", err, tail(string(out), 20))
+	}
+	return nil
+}
+
+// primarySettings reads the settings a hot standby needs at least as high
+// as its primary's.
+func primarySettings(ctx context.Context, dsn string) (map[string]string, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("localpg: connect to the primary: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, "select name, setting from pg_settings where name = any($1)", hotStandbySettings)
+	if err != nil {
+		return nil, fmt.Errorf("localpg: read the primary's settings: %w", err)
+	}
+	settings := map[string]string{}
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("localpg: read the primary's settings: %w", err)
+		}
+		settings[name] = value
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("localpg: read the primary's settings: %w", err)
+	}
+	return settings, nil
+}
+
+func setPrimary(replica, primary *Cluster) { replica.primary = primary }
+
+// Primary returns the cluster c replicates, or nil when c is not a replica
+// made by StartReplica.
+func (c *Cluster) Primary() *Cluster {
+	if c == nil {
+		return nil
+	}
+	return c.primary
+}
+
+// WaitReplayed waits until replica c has replayed everything its primary
+// had committed when WaitReplayed was called, so that a read on c sees
+// those writes. It is for tests: it writes a restore point record on the
+// primary (which needs a superuser, as the clusters of Start have) and
+// commits a transaction with synchronous_commit=on, so that the primary
+// sends its WAL at once even though its clusters run with
+// synchronous_commit=off, then polls c's pg_last_wal_replay_lsn() until it
+// reaches that record.
+func (c *Cluster) WaitReplayed(ctx context.Context) error {
+	primary := c.Primary()
+	if primary == nil {
+		return errors.New("localpg: WaitReplayed: not a replica made by StartReplica")
+	}
+	target, err := primaryLSN(ctx, primary.dsn)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, c.dsn)
+	if err != nil {
+		return fmt.Errorf("localpg: WaitReplayed: connect to the replica: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for {
+		var done *bool
+		if err := conn.QueryRow(ctx, "select pg_last_wal_replay_lsn() >= $1::pg_lsn", target).Scan(&done); err != nil {
+			return fmt.Errorf("localpg: WaitReplayed: %w", err)
+		}
+		if done == nil {
+			return errors.New("localpg: WaitReplayed: the replica is not in recovery (promoted?)")
+		}
+		if *done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("localpg: WaitReplayed: the replica did not reach %s: %w", target, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// primaryLSN returns the end of a WAL record written now on the primary,
+// after every commit before it, and has it flushed (so walsenders send it).
+func primaryLSN(ctx context.Context, dsn string) (string, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return "", fmt.Errorf("localpg: WaitReplayed: %w", err)
+	}
+	cfg.RuntimeParams["synchronous_commit"] = "on"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return "", fmt.Errorf("localpg: WaitReplayed: connect to the primary: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// The restore point is a record after every earlier commit; the xid
+	// makes the statement's commit synchronous, flushing the WAL up to it.
+	var lsn string
+	var xid int64
+	if err := conn.QueryRow(ctx, "select pg_create_restore_point('localpg')::text, txid_current()").Scan(&lsn, &xid); err != nil {
+		return "", fmt.Errorf("localpg: WaitReplayed: on the primary: %w", err)
+	}
+	return lsn, nil
+}

@@ -1,0 +1,354 @@
+package session
+
+import "strings"
+
+// IsReadOnly reports whether sql is one statement that only reads, so a
+// hot-standby replica can run it: the router's TargetAuto decision (see
+// PrimaryReplica).
+//
+// It is a conservative lexical check, not a parser. sql must be a single
+// SELECT, WITH, VALUES or TABLE statement (leading parentheses allowed), a
+// SHOW, or an EXPLAIN without ANALYZE (EXPLAIN ANALYZE runs its statement,
+// so that statement must pass too), and it must not anywhere:
+//
+//   - lock rows (FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE);
+//   - modify data (INSERT, UPDATE, DELETE or MERGE, e.g. in a WITH);
+//   - have RETURNING or INTO (SELECT ... INTO creates a table);
+//   - call an obvious writer or session-state function: nextval, setval,
+//     currval, lastval, set_config, the pg_advisory and pg_try_advisory
+//     locks, txid_current, pg_current_xact_id, pg_notify, lo_* and a few
+//     administrative functions.
+//
+// Leading whitespace and comments are skipped; keywords inside string
+// literals (E'...' and dollar-quoted ones included), quoted identifiers and
+// comments are ignored. Anything it cannot lex with certainty (an
+// unterminated literal or comment, a backslash in a standard string, whose
+// meaning depends on standard_conforming_strings) or a second statement
+// after a semicolon makes it answer false. A function the check does not
+// know may still write: such statements need OnPrimary.
+func IsReadOnly(sql string) bool {
+	toks, ok := lexSQL(sql)
+	if !ok {
+		return false
+	}
+	// one statement: trailing semicolons only
+	for len(toks) > 0 && toks[len(toks)-1].is(';') {
+		toks = toks[:len(toks)-1]
+	}
+	for _, t := range toks {
+		if t.is(';') {
+			return false
+		}
+	}
+	return readOnlyStatement(toks)
+}
+
+// readOnlyStatement classifies one statement's tokens.
+func readOnlyStatement(toks []sqlToken) bool {
+	i := 0
+	for i < len(toks) && toks[i].is('(') {
+		i++
+	}
+	if i >= len(toks) || toks[i].kind != tokWord {
+		return false
+	}
+	switch toks[i].lower() {
+	case "select", "with", "values", "table":
+	case "show":
+		return i == 0
+	case "explain":
+		if i != 0 {
+			return false
+		}
+		return readOnlyExplain(toks[1:])
+	default:
+		return false
+	}
+	return !writes(toks)
+}
+
+// readOnlyExplain classifies what follows EXPLAIN: its options, then the
+// statement, which only runs with ANALYZE.
+func readOnlyExplain(toks []sqlToken) bool {
+	analyze := false
+	i := 0
+	if i < len(toks) && toks[i].is('(') {
+		// EXPLAIN (option [value], ...): any mention of ANALYZE counts,
+		// even ANALYZE false
+		depth := 0
+		for ; i < len(toks); i++ {
+			switch {
+			case toks[i].is('('):
+				depth++
+			case toks[i].is(')'):
+				depth--
+			case isAnalyze(toks[i]):
+				analyze = true
+			}
+			if depth == 0 {
+				i++
+				break
+			}
+		}
+		if depth != 0 {
+			return false
+		}
+	} else {
+		// EXPLAIN [ANALYZE] [VERBOSE] statement
+		for ; i < len(toks) && toks[i].kind == tokWord; i++ {
+			if isAnalyze(toks[i]) {
+				analyze = true
+			} else if toks[i].lower() != "verbose" {
+				break
+			}
+		}
+	}
+	if !analyze {
+		return true // only plans: nothing runs
+	}
+	return readOnlyStatement(toks[i:])
+}
+
+func isAnalyze(t sqlToken) bool {
+	if t.kind != tokWord {
+		return false
+	}
+	w := t.lower()
+	return w == "analyze" || w == "analyse"
+}
+
+// writes reports whether a statement that starts like a read writes or locks.
+func writes(toks []sqlToken) bool {
+	for i, t := range toks {
+		if t.kind != tokWord && t.kind != tokQuotedIdent {
+			continue
+		}
+		name := t.lower()
+		if t.kind == tokWord {
+			switch name {
+			case "insert", "update", "delete", "merge", "returning", "into":
+				return true
+			case "for":
+				// FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE
+				if i+1 < len(toks) && toks[i+1].kind == tokWord {
+					switch toks[i+1].lower() {
+					case "update", "share", "no", "key":
+						return true
+					}
+				}
+			}
+		}
+		if i+1 < len(toks) && toks[i+1].is('(') && writerFunction(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// writerFunction reports whether a function of this (lower-case) name
+// writes, takes locks, or reads state that only the primary's session has.
+func writerFunction(name string) bool {
+	switch name {
+	case "nextval", "setval", "currval", "lastval", "set_config",
+		"txid_current", "pg_current_xact_id", "pg_notify",
+		"pg_switch_wal", "pg_create_restore_point", "pg_promote",
+		"pg_reload_conf", "pg_rotate_logfile", "pg_cancel_backend", "pg_terminate_backend",
+		"pg_logical_emit_message", "pg_drop_replication_slot", "pg_replication_slot_advance",
+		"pg_import_system_collations", "dblink_exec":
+		return true
+	}
+	for _, prefix := range []string{"pg_advisory", "pg_try_advisory", "lo_", "pg_stat_reset", "pg_create_"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+type tokKind uint8
+
+const (
+	tokWord        tokKind = iota // keyword or unquoted identifier
+	tokQuotedIdent                // "identifier", text without the quotes
+	tokString                     // any string literal; text not kept
+	tokNumber
+	tokParam // $1
+	tokPunct // one character: ( ) ; , . [ ] and operators
+)
+
+type sqlToken struct {
+	kind tokKind
+	text string
+}
+
+func (t sqlToken) is(c byte) bool { return t.kind == tokPunct && len(t.text) == 1 && t.text[0] == c }
+
+func (t sqlToken) lower() string { return strings.ToLower(t.text) }
+
+// lexSQL splits sql into tokens, dropping whitespace, comments and the
+// contents of literals. ok is false when the text cannot be lexed with
+// certainty.
+func lexSQL(sql string) (toks []sqlToken, ok bool) {
+	i, n := 0, len(sql)
+	for i < n {
+		c := sql[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case c == '-' && i+1 < n && sql[i+1] == '-':
+			for i < n && sql[i] != '\n' && sql[i] != '\r' {
+				i++
+			}
+		case c == '/' && i+1 < n && sql[i+1] == '*':
+			// block comments nest
+			depth := 0
+			for {
+				if i+1 >= n {
+					return nil, false
+				}
+				if sql[i] == '/' && sql[i+1] == '*' {
+					depth++
+					i += 2
+				} else if sql[i] == '*' && sql[i+1] == '/' {
+					depth--
+					i += 2
+					if depth == 0 {
+						break
+					}
+				} else {
+					i++
+				}
+			}
+		case c == '\'':
+			end, ok := skipString(sql, i, false)
+			if !ok {
+				return nil, false
+			}
+			toks = append(toks, sqlToken{kind: tokString})
+			i = end
+		case c == '"':
+			var b strings.Builder
+			j := i + 1
+			for {
+				if j >= n {
+					return nil, false
+				}
+				if sql[j] == '"' {
+					if j+1 < n && sql[j+1] == '"' {
+						b.WriteByte('"')
+						j += 2
+						continue
+					}
+					break
+				}
+				b.WriteByte(sql[j])
+				j++
+			}
+			toks = append(toks, sqlToken{kind: tokQuotedIdent, text: b.String()})
+			i = j + 1
+		case c == '$':
+			if i+1 < n && isDigit(sql[i+1]) {
+				j := i + 1
+				for j < n && isDigit(sql[j]) {
+					j++
+				}
+				toks = append(toks, sqlToken{kind: tokParam, text: sql[i:j]})
+				i = j
+				continue
+			}
+			// $tag$ ... $tag$ (the tag may be empty)
+			j := i + 1
+			for j < n && isIdentPart(sql[j]) && sql[j] != '$' {
+				j++
+			}
+			if j >= n || sql[j] != '$' || (j > i+1 && isDigit(sql[i+1])) {
+				toks = append(toks, sqlToken{kind: tokPunct, text: "$"})
+				i++
+				continue
+			}
+			delim := sql[i : j+1]
+			end := strings.Index(sql[j+1:], delim)
+			if end < 0 {
+				return nil, false
+			}
+			toks = append(toks, sqlToken{kind: tokString})
+			i = j + 1 + end + len(delim)
+		case isIdentStart(c):
+			j := i + 1
+			for j < n && isIdentPart(sql[j]) {
+				j++
+			}
+			word := sql[i:j]
+			if j < n && sql[j] == '\'' {
+				// a prefixed string: E'...' has backslash escapes; B'', X'',
+				// N'' are plain
+				switch strings.ToLower(word) {
+				case "e":
+					end, ok := skipString(sql, j, true)
+					if !ok {
+						return nil, false
+					}
+					toks = append(toks, sqlToken{kind: tokString})
+					i = end
+					continue
+				case "b", "x", "n":
+					end, ok := skipString(sql, j, false)
+					if !ok {
+						return nil, false
+					}
+					toks = append(toks, sqlToken{kind: tokString})
+					i = end
+					continue
+				}
+			}
+			toks = append(toks, sqlToken{kind: tokWord, text: word})
+			i = j
+		case isDigit(c) || (c == '.' && i+1 < n && isDigit(sql[i+1])):
+			j := i + 1
+			for j < n && (isIdentPart(sql[j]) || sql[j] == '.') {
+				if (sql[j] == 'e' || sql[j] == 'E') && j+1 < n && (sql[j+1] == '+' || sql[j+1] == '-') {
+					j++
+				}
+				j++
+			}
+			toks = append(toks, sqlToken{kind: tokNumber, text: sql[i:j]})
+			i = j
+		default:
+			toks = append(toks, sqlToken{kind: tokPunct, text: sql[i : i+1]})
+			i++
+		}
+	}
+	return toks, true
+}
+
+// skipString skips the literal whose opening quote is at sql[i] and returns
+// the index after its closing quote. Adjacent literals separated only by
+// whitespace with a newline are one literal in SQL, and lexing them as two
+// changes nothing here. A backslash in a standard string makes the result
+// uncertain (it escapes the quote when standard_conforming_strings is off).
+func skipString(sql string, i int, escapes bool) (int, bool) {
+	for j := i + 1; j < len(sql); j++ {
+		switch sql[j] {
+		case '\\':
+			if !escapes {
+				return 0, false
+			}
+			j++ // the escaped character, a quote included
+		case '\'':
+			if j+1 < len(sql) && sql[j+1] == '\'' {
+				j++
+				continue
+			}
+			return j + 1, true
+		}
+	}
+	return 0, false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isIdentStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
+}
+
+func isIdentPart(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
