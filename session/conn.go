@@ -41,7 +41,7 @@ func (s *Session) Invalidate(ctx context.Context) error {
 	for _, t := range s.txs {
 		t.done = true
 	}
-	s.txs = nil
+	s.setTxs(nil)
 	conn := s.conn
 	s.conn = nil
 	s.maker.untrack(s)

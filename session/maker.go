@@ -177,7 +177,19 @@ func (m *Maker) CloseAll(ctx context.Context) error {
 	m.mu.Unlock()
 	var errs []error
 	for _, s := range list {
-		errs = append(errs, s.Close(ctx))
+		errs = append(errs, s.closeIdle(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// closeIdle is Close for CloseAll, which runs on another goroutine than the
+// sessions' own: unlike Close it does not close a stream holding the
+// transaction (only the goroutine reading a stream may close it), so a
+// session in a call or a stream fails with ErrBusy and is left alone.
+func (s *Session) closeIdle(ctx context.Context) error {
+	if err := s.enter("Close"); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.endAll(ctx, false)
 }

@@ -37,20 +37,7 @@ func (p RetryPolicy) retryable(err error) bool {
 
 // wait sleeps before retry number attempt (1-based), or until ctx ends.
 func (p RetryPolicy) wait(ctx context.Context, attempt int) error {
-	base, ceiling := p.BaseDelay, p.MaxDelay
-	if base <= 0 {
-		base = 10 * time.Millisecond
-	}
-	if ceiling <= 0 {
-		ceiling = time.Second
-	}
-	d := base
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
+	t := time.NewTimer(p.backoff(attempt))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -58,4 +45,26 @@ func (p RetryPolicy) wait(ctx context.Context, attempt int) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// backoff is the jittered wait before retry number attempt (1-based): the
+// delay doubles from BaseDelay up to MaxDelay (without overflowing, whatever
+// the ceiling), then is drawn uniformly from [delay/2, delay].
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	base, ceiling := p.BaseDelay, p.MaxDelay
+	if base <= 0 {
+		base = 10 * time.Millisecond
+	}
+	if ceiling <= 0 {
+		ceiling = time.Second
+	}
+	d := min(base, ceiling)
+	for i := 1; i < attempt && d < ceiling; i++ {
+		if d > ceiling/2 {
+			d = ceiling
+		} else {
+			d *= 2
+		}
+	}
+	return d/2 + rand.N(d/2+1)
 }

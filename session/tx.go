@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -53,7 +54,7 @@ func (s *Session) begin(ctx context.Context) (*Tx, error) {
 	s.conn = conn
 	s.maker.track(s)
 	t := &Tx{s: s, tx: tx}
-	s.txs = []*Tx{t}
+	s.setTxs([]*Tx{t})
 	return t, nil
 }
 
@@ -77,7 +78,7 @@ func (s *Session) BeginNested(ctx context.Context) (*Tx, error) {
 		return nil, err
 	}
 	t := &Tx{s: s, tx: sp, depth: len(s.txs)}
-	s.txs = append(s.txs, t)
+	s.setTxs(append(s.txs, t))
 	return t, nil
 }
 
@@ -104,26 +105,50 @@ func (s *Session) endOuter(ctx context.Context, op string, commit bool) error {
 	return s.endAll(ctx, commit)
 }
 
+// setTxs replaces the open transactions (the session is entered) and
+// publishes a copy for InTransaction and the other state accessors, which
+// do not enter the session and so may run while another goroutine ends its
+// transaction (Maker.CloseAll closes sessions from its caller's goroutine).
+func (s *Session) setTxs(txs []*Tx) {
+	s.txs = txs
+	if len(txs) == 0 {
+		s.view.Store(nil)
+		return
+	}
+	v := slices.Clone(txs)
+	s.view.Store(&v)
+}
+
+// openTxs is the published copy of the open transactions.
+func (s *Session) openTxs() []*Tx {
+	if v := s.view.Load(); v != nil {
+		return *v
+	}
+	return nil
+}
+
 // InTransaction reports whether a transaction is open.
-func (s *Session) InTransaction() bool { return len(s.txs) > 0 }
+func (s *Session) InTransaction() bool { return len(s.openTxs()) > 0 }
 
 // InNestedTransaction reports whether a savepoint is open.
-func (s *Session) InNestedTransaction() bool { return len(s.txs) > 1 }
+func (s *Session) InNestedTransaction() bool { return len(s.openTxs()) > 1 }
 
 // Transaction returns the outermost open transaction, or nil.
 func (s *Session) Transaction() *Tx {
-	if len(s.txs) == 0 {
+	txs := s.openTxs()
+	if len(txs) == 0 {
 		return nil
 	}
-	return s.txs[0]
+	return txs[0]
 }
 
 // NestedTransaction returns the innermost open savepoint, or nil.
 func (s *Session) NestedTransaction() *Tx {
-	if len(s.txs) < 2 {
+	txs := s.openTxs()
+	if len(txs) < 2 {
 		return nil
 	}
-	return s.txs[len(s.txs)-1]
+	return txs[len(txs)-1]
 }
 
 // Commit ends this transaction: the outermost one commits (as
@@ -152,7 +177,7 @@ func (t *Tx) end(ctx context.Context, op string, commit bool) error {
 	for _, inner := range s.txs[t.depth+1:] {
 		inner.done = true
 	}
-	s.txs = s.txs[:t.depth]
+	s.setTxs(s.txs[:t.depth])
 	t.done = true
 	if commit {
 		return t.tx.Commit(ctx)
