@@ -7,14 +7,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 )
 
-// progress refreshes a status line on stderr at most 4 times a second.
+// progress shows rows, rows/s, bytes written and elapsed time on stderr,
+// refreshed at most 4 times a second, with schollz/progressbar (a spinner:
+// the row count is not known in advance). The row loop only bumps an atomic
+// counter; a ticker goroutine, owned here and waited for in finish, moves
+// the bar, so the hot path pays nothing for it.
 type progress struct {
-	out   io.Writer
+	bar   *progressbar.ProgressBar
 	rows  *atomic.Int64
 	bytes *countingWriter
-	start time.Time
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -36,8 +41,20 @@ func progressWanted(mode string, stderr io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func startProgress(out io.Writer, rows *atomic.Int64, bytes *countingWriter, start time.Time) *progress {
-	p := &progress{out: out, rows: rows, bytes: bytes, start: start, stop: make(chan struct{})}
+func startProgress(out io.Writer, rows *atomic.Int64, bytes *countingWriter, _ time.Time) *progress {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionSetDescription("0 B"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionThrottle(250*time.Millisecond),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }),
+	)
+	p := &progress{bar: bar, rows: rows, bytes: bytes, stop: make(chan struct{})}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -48,20 +65,19 @@ func startProgress(out io.Writer, rows *atomic.Int64, bytes *countingWriter, sta
 			case <-p.stop:
 				return
 			case <-t.C:
-				p.draw()
+				p.update()
 			}
 		}
 	}()
 	return p
 }
 
-func (p *progress) draw() {
-	el := time.Since(p.start)
-	rows := p.rows.Load()
-	fmt.Fprintf(p.out, "\r\x1b[K%d rows  %s rows/s  %s  %s", rows, rate(rows, el), humanBytes(p.bytes.n.Load()), el.Round(100*time.Millisecond))
+func (p *progress) update() {
+	p.bar.Describe(humanBytes(p.bytes.n.Load()))
+	_ = p.bar.Set64(p.rows.Load())
 }
 
-// finish stops the refreshing; the last state stays on its own line.
+// finish stops the refreshing and leaves the final state on its own line.
 func (p *progress) finish() {
 	if p == nil {
 		return
@@ -69,8 +85,8 @@ func (p *progress) finish() {
 	p.once.Do(func() {
 		close(p.stop)
 		p.wg.Wait()
-		p.draw()
-		fmt.Fprintln(p.out)
+		p.update()
+		_ = p.bar.Finish()
 	})
 }
 
