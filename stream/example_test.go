@@ -1,0 +1,86 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/session"
+)
+
+// Stream a result row by row; a break ends the query server-side and gives
+// the connection back.
+func ExampleResult_Rows() {
+	ctx := context.Background()
+	pool, err := session.NewPool(ctx, testdb.DSN())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	s := session.NewMaker(pool).New()
+	defer s.Close(ctx)
+
+	st, err := s.Stream(ctx, "select g as id, 'item '||g as name from generate_series(1, 1000000) g")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer st.Close()
+	fmt.Println(st.Keys())
+	for row, err := range st.Rows() {
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		name, _ := row.Get("name")
+		fmt.Println(row.At(0), name)
+		if row.At(0) == int32(3) {
+			break // the other 999,997 rows are never sent
+		}
+	}
+	fmt.Println("connections in use:", pool.Stat().AcquiredConns())
+	// Output:
+	// [id name]
+	// 1 item 1
+	// 2 item 2
+	// 3 item 3
+	// connections in use: 0
+}
+
+// Partitions hands a stream over in chunks, for batch work such as bulk
+// inserts elsewhere; typed rows come from buffered.Structs.
+func ExampleResult_Partitions() {
+	ctx := context.Background()
+	pool, err := session.NewPool(ctx, testdb.DSN())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	s := session.NewMaker(pool).New()
+	defer s.Close(ctx)
+
+	st, err := s.Stream(ctx, "select g as id, g * 10 as score from generate_series(1, 10) g")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer st.Close()
+	type entry struct {
+		ID    int32
+		Score int32
+	}
+	for chunk, err := range buffered.Structs[entry](st).Partitions(4) {
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Println(len(chunk), chunk[0], chunk[len(chunk)-1])
+	}
+	// Output:
+	// 4 {1 10} {4 40}
+	// 4 {5 50} {8 80}
+	// 2 {9 90} {10 100}
+}
