@@ -129,29 +129,45 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	// A free port can be taken by someone else between probing and binding:
-	// try a few times before giving up.
+	if err := c.listen(ctx, opts.Port, opts.Settings); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// listen starts the server on port, or on a free port when port is 0. A
+// free port can be taken by someone else between probing and binding: try a
+// few times before giving up.
+func (c *Cluster) listen(ctx context.Context, port int, settings map[string]string) error {
 	for attempt := 0; ; attempt++ {
-		port := opts.Port
-		if port == 0 {
-			if port, err = freePort(); err != nil {
-				os.RemoveAll(dir)
-				return nil, err
+		p := port
+		if p == 0 {
+			var err error
+			if p, err = freePort(); err != nil {
+				return err
 			}
 		}
-		err = c.start(ctx, port, opts.Settings)
-		if err == nil {
-			return c, nil
-		}
-		if attempt >= 3 || opts.Port != 0 || !strings.Contains(err.Error(), "already in use") {
-			os.RemoveAll(dir)
-			return nil, err
+		err := c.start(ctx, p, settings)
+		if err == nil || attempt >= 3 || port != 0 || !strings.Contains(err.Error(), "already in use") {
+			return err
 		}
 	}
 }
 
 // prepare creates the directories and runs initdb.
 func (c *Cluster) prepare(ctx context.Context) error {
+	if err := c.makeDirs(); err != nil {
+		return err
+	}
+	return c.runTool(ctx, "initdb",
+		"-D", filepath.Join(c.dir, "data"), "--username=postgres", "--auth=trust",
+		"--encoding=UTF8", "--no-locale", "--nosync")
+}
+
+// makeDirs creates the socket directory and, as root, hands the cluster
+// directory to the server user.
+func (c *Cluster) makeDirs() error {
 	if err := os.Mkdir(c.sockDir, 0o700); err != nil {
 		return fmt.Errorf("localpg: %w", err)
 	}
@@ -165,14 +181,18 @@ func (c *Cluster) prepare(ctx context.Context) error {
 			}
 		}
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, "initdb"),
-		"-D", filepath.Join(c.dir, "data"), "--username=postgres", "--auth=trust",
-		"--encoding=UTF8", "--no-locale", "--nosync")
+	return nil
+}
+
+// runTool runs one of the server binaries (initdb, pg_basebackup) as the
+// server user, in the cluster directory.
+func (c *Cluster) runTool(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, name), args...)
 	cmd.Dir = c.dir
 	cmd.Env = serverEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGKILL}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("localpg: initdb failed: %w\n%s", err, tail(string(out), 20))
+		return fmt.Errorf("localpg: %s failed: %w\n%s", name, err, tail(string(out), 20))
 	}
 	return nil
 }

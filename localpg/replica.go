@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,8 +53,7 @@ func (c *Cluster) StartReplica(ctx context.Context, opts Options) (*Cluster, err
 			return nil, err
 		}
 	}
-	basebackup := filepath.Join(binDir, "pg_basebackup")
-	if _, err := os.Stat(basebackup); err != nil {
+	if _, err := os.Stat(filepath.Join(binDir, "pg_basebackup")); err != nil {
 		return nil, fmt.Errorf("localpg: pg_basebackup not found beside initdb in %s: %w", binDir, ErrNoBinaries)
 	}
 	cred, err := serverCredential(opts.SystemUser)
@@ -78,27 +74,13 @@ func (c *Cluster) StartReplica(ctx context.Context, opts Options) (*Cluster, err
 		return nil, fmt.Errorf("localpg: create replica directory: %w", err)
 	}
 	r := &Cluster{dir: dir, sockDir: filepath.Join(dir, "sock"), binDir: binDir, cred: cred}
-	if err := r.baseBackup(ctx, basebackup, c.dsn); err != nil {
+	if err := r.baseBackup(ctx, c.dsn); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	// as in Start: a free port can be taken between probing and binding
-	for attempt := 0; ; attempt++ {
-		port := opts.Port
-		if port == 0 {
-			if port, err = freePort(); err != nil {
-				os.RemoveAll(dir)
-				return nil, err
-			}
-		}
-		err = r.start(ctx, port, settings)
-		if err == nil {
-			break
-		}
-		if attempt >= 3 || opts.Port != 0 || !strings.Contains(err.Error(), "already in use") {
-			os.RemoveAll(dir)
-			return nil, err
-		}
+	if err := r.listen(ctx, opts.Port, settings); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	setPrimary(r, c)
 	return r, nil
@@ -107,30 +89,13 @@ func (c *Cluster) StartReplica(ctx context.Context, opts Options) (*Cluster, err
 // baseBackup creates r's directories (as Start's prepare does) and fills
 // r.dir/data with a base backup of the server at primaryDSN, configured to
 // follow it.
-func (r *Cluster) baseBackup(ctx context.Context, basebackup, primaryDSN string) error {
-	if err := os.Mkdir(r.sockDir, 0o700); err != nil {
-		return fmt.Errorf("localpg: %w", err)
+func (r *Cluster) baseBackup(ctx context.Context, primaryDSN string) error {
+	if err := r.makeDirs(); err != nil {
+		return err
 	}
-	if r.cred != nil {
-		if err := makeTraversable(r.dir); err != nil {
-			return err
-		}
-		for _, d := range []string{r.dir, r.sockDir} {
-			if err := os.Chown(d, int(r.cred.Uid), int(r.cred.Gid)); err != nil {
-				return fmt.Errorf("localpg: hand %s to the server user: %w", d, err)
-			}
-		}
-	}
-	cmd := exec.CommandContext(ctx, basebackup,
+	return r.runTool(ctx, "pg_basebackup",
 		"-D", filepath.Join(r.dir, "data"), "-R", "-X", "stream",
 		"--checkpoint=fast", "--no-sync", "-d", primaryDSN)
-	cmd.Dir = r.dir
-	cmd.Env = serverEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.cred, Pdeathsig: syscall.SIGKILL}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("localpg: pg_basebackup failed: %w\n%s", err, tail(string(out), 20))
-	}
-	return nil
 }
 
 // primarySettings reads the settings a hot standby needs at least as high
