@@ -18,10 +18,7 @@ import (
 //   - inside quotes '"' is doubled;
 //   - header names follow the same rules; every line ends with "\n".
 type csvEncoder struct {
-	output
-	header bool
-	delim  byte
-	null   string
+	delimited
 	single bool // one column: `\.` must be quoted
 	// special marks the bytes that force quoting: delimiter, '"', CR, LF.
 	special [256]bool
@@ -32,53 +29,20 @@ func newCSV(w io.Writer, opts Options) (*csvEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &csvEncoder{output: newOutput(w), header: opts.Header, delim: delim, null: null}
+	e := &csvEncoder{delimited: delimited{output: newOutput(w), header: opts.Header, delim: delim, null: null}}
+	e.field = e.appendField
 	for _, c := range []byte{delim, '"', '\r', '\n'} {
 		e.special[c] = true
 	}
 	return e, nil
 }
 
-// Begin records the columns and writes the header line when asked to.
+// Begin notes whether `\.` needs quoting, then writes the header line when
+// asked to.
 func (e *csvEncoder) Begin(fields []pgconn.FieldDescription) error {
-	if err := e.begin(fields); err != nil {
-		return err
-	}
 	e.single = len(fields) == 1
-	if !e.header {
-		return nil
-	}
-	b := e.buf
-	for i := range fields {
-		if i > 0 {
-			b = append(b, e.delim)
-		}
-		b = e.appendField(b, []byte(fields[i].Name))
-	}
-	return e.write(append(b, '\n'))
+	return e.delimited.Begin(fields)
 }
-
-// Row writes one line.
-func (e *csvEncoder) Row(values [][]byte) error {
-	if err := e.checkRow(values); err != nil {
-		return err
-	}
-	b := e.buf
-	for i, v := range values {
-		if i > 0 {
-			b = append(b, e.delim)
-		}
-		if v == nil {
-			b = append(b, e.null...)
-			continue
-		}
-		b = e.appendField(b, v)
-	}
-	return e.write(append(b, '\n'))
-}
-
-// End flushes the output.
-func (e *csvEncoder) End() error { return e.end() }
 
 // appendField appends one non-NULL value, quoted when COPY would quote it.
 func (e *csvEncoder) appendField(b, v []byte) []byte {

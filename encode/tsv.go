@@ -2,8 +2,6 @@ package encode
 
 import (
 	"io"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // tsvEncoder writes what COPY ... TO STDOUT writes in its text format
@@ -17,10 +15,7 @@ import (
 //     other byte is copied;
 //   - header names are escaped the same way; lines end with "\n".
 type tsvEncoder struct {
-	output
-	header bool
-	delim  byte
-	null   string
+	delimited
 	// escape[c] is the byte written after a backslash in place of c, or 0
 	// when c is copied as is.
 	escape [256]byte
@@ -31,7 +26,8 @@ func newTSV(w io.Writer, opts Options) (*tsvEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &tsvEncoder{output: newOutput(w), header: opts.Header, delim: delim, null: null}
+	e := &tsvEncoder{delimited: delimited{output: newOutput(w), header: opts.Header, delim: delim, null: null}}
+	e.field = e.appendField
 	e.escape[delim] = delim
 	e.escape['\\'] = '\\'
 	e.escape['\b'] = 'b'
@@ -42,46 +38,6 @@ func newTSV(w io.Writer, opts Options) (*tsvEncoder, error) {
 	e.escape['\v'] = 'v'
 	return e, nil
 }
-
-// Begin records the columns and writes the header line when asked to.
-func (e *tsvEncoder) Begin(fields []pgconn.FieldDescription) error {
-	if err := e.begin(fields); err != nil {
-		return err
-	}
-	if !e.header {
-		return nil
-	}
-	b := e.buf
-	for i := range fields {
-		if i > 0 {
-			b = append(b, e.delim)
-		}
-		b = e.appendField(b, []byte(fields[i].Name))
-	}
-	return e.write(append(b, '\n'))
-}
-
-// Row writes one line.
-func (e *tsvEncoder) Row(values [][]byte) error {
-	if err := e.checkRow(values); err != nil {
-		return err
-	}
-	b := e.buf
-	for i, v := range values {
-		if i > 0 {
-			b = append(b, e.delim)
-		}
-		if v == nil {
-			b = append(b, e.null...)
-			continue
-		}
-		b = e.appendField(b, v)
-	}
-	return e.write(append(b, '\n'))
-}
-
-// End flushes the output.
-func (e *tsvEncoder) End() error { return e.end() }
 
 // appendField appends one non-NULL value with COPY's backslash escapes,
 // copying the runs between escaped bytes in one append each. Words of 8
