@@ -9,9 +9,13 @@ type Options struct {
 	// FixedBatch, when > 0, sends batches of exactly that many rows from the
 	// start (the reference's yield_per); MaxBatch is then ignored.
 	FixedBatch int
+	// MaxBatchBytes ends a batch early once its values reach this many
+	// bytes, so wide rows do not make batches huge. Default 4 MiB.
+	MaxBatchBytes int
 	// Buffer is how many batches the channel between producer and consumer
-	// holds. Default 4. Memory is bounded by (Buffer+2) x batch rows: the
-	// channel, the batch being filled and the batch being read.
+	// holds. Default 4. Memory is bounded by (Buffer+2) batches: the
+	// channel, the batch being filled and the batch being read; a batch is
+	// at most MaxBatch rows and MaxBatchBytes plus one row.
 	Buffer int
 }
 
@@ -24,6 +28,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = 4
+	}
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 4 << 20
 	}
 	return o
 }

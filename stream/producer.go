@@ -41,9 +41,9 @@ func (p *producer) run() {
 	stopped := false
 	for !stopped {
 		n := sizes.take()
-		b := buffered.NewBlock(ncol, n, n*bytesPerRow)
+		b := buffered.NewBlock(ncol, n, min(n*bytesPerRow, p.opts.MaxBatchBytes))
 		more := true
-		for b.Len() < n {
+		for b.Len() < n && b.Bytes() < p.opts.MaxBatchBytes {
 			if more = p.rows.Next(); !more {
 				break
 			}

@@ -18,8 +18,10 @@ import (
 // Columns and Unique views, and buffered.ScalarsOf and buffered.Structs for
 // typed reads), read from the channel instead of memory.
 //
-// Memory: at most (Options.Buffer + 2) batches of Options.MaxBatch rows are
-// held at once, whatever the row count (defaults: 6 x 1000 rows).
+// Memory: at most (Options.Buffer + 2) batches are held at once, whatever
+// the row count; a batch is at most Options.MaxBatch rows and
+// Options.MaxBatchBytes (plus one row) of values (defaults: 6 batches of
+// 1000 rows or 4 MiB).
 //
 // The producer goroutine belongs to the Result. Every way out ends it, closes
 // the pgx.Rows and returns the connection: reading to the end, Close, a
