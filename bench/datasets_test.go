@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// dataset is a table the benchmarks read whole. Its rows are derived from
+// generate_series, so every run (and every server) holds the same values.
+type dataset struct {
+	name        string // the table's name in the benchmarks
+	envVar      string // the row count's environment variable
+	defaultRows int
+	gen         string // SELECT over generate_series(1,{N}) g
+	columns     string // the column list every path reads
+	types       []string
+	rows        int // set by TestMain
+}
+
+var (
+	narrow = &dataset{
+		name:        "narrow",
+		envVar:      "BENCH_NARROW_ROWS",
+		defaultRows: 1_000_000,
+		gen:         `select g::int4 as a, (g*2)::int4 as b from generate_series(1,{N}) g`,
+		columns:     "a, b",
+		types:       []string{"int4", "int4"},
+	}
+	wide = &dataset{
+		name:        "wide",
+		envVar:      "BENCH_WIDE_ROWS",
+		defaultRows: 200_000,
+		gen: `select
+	g::int8                                                      as id,
+	case when g % 10 = 0 then null else 'name-' || md5(g::text) end as name,
+	((g::int8 * 7919) % 100000000 / 100.0)::numeric(12,2)        as amount,
+	timestamptz '2020-01-01 00:00:00+00' + g * interval '37 seconds' as created_at,
+	g % 3 <> 0                                                   as active,
+	(array['red','green','blue','cyan','magenta'])[1:(g % 5) + 1] as tags,
+	jsonb_build_object('n', g, 'even', g % 2 = 0, 'hash', left(md5(g::text), 8),
+	                   'score', (g % 1000) / 10.0)               as attrs,
+	md5(g::text)::uuid                                           as ref
+from generate_series(1,{N}) g`,
+		columns: "id, name, amount, created_at, active, tags, attrs, ref",
+		types:   []string{"int8", "text", "numeric", "timestamptz", "bool", "_text", "jsonb", "uuid"},
+	}
+	datasets = []*dataset{narrow, wide}
+)
+
+// query is the statement every path of a benchmark runs on table.
+func (ds *dataset) query(table string) string {
+	return "select " + ds.columns + " from " + table
+}
+
+// create (re)makes table with n rows: an unlogged table filled by CREATE
+// TABLE AS, then VACUUM ANALYZE, which also sets the hint bits and the
+// visibility map so the first benchmark does not pay for writing them.
+func (ds *dataset) create(ctx context.Context, pool *pgxpool.Pool, table string, n int) error {
+	for _, sql := range []string{
+		"drop table if exists " + table,
+		"create unlogged table " + table + " as " + strings.ReplaceAll(ds.gen, "{N}", strconv.Itoa(n)),
+		"vacuum (analyze) " + table,
+		"select count(*) from " + table, // into shared buffers
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// narrowRow is a row of narrow.
+type narrowRow struct {
+	A int32 `db:"a"`
+	B int32 `db:"b"`
+}
+
+// wideRow is a row of wide, in the Go types one would pick for it: exact
+// numeric (pgtype.Numeric, not float64), a pointer for the nullable text.
+type wideRow struct {
+	ID        int64          `db:"id"`
+	Name      *string        `db:"name"`
+	Amount    pgtype.Numeric `db:"amount"`
+	CreatedAt time.Time      `db:"created_at"`
+	Active    bool           `db:"active"`
+	Tags      []string       `db:"tags"`
+	Attrs     map[string]any `db:"attrs"`
+	Ref       [16]byte       `db:"ref"`
+}

@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// path is one way of reading a whole result into memory. run returns what the
+// caller would keep (the collected rows) and how many rows it read.
+type path struct {
+	name string
+	run  func(ctx context.Context, pool *pgxpool.Pool, sql string) (held any, n int, err error)
+}
+
+// compare runs every path over every dataset as sub-benchmarks
+// <dataset>/<path>, so one run prints all of them side by side, and then
+// <dataset>/paired, which runs all the paths in turn per op and reports each
+// one's time as a ratio to the last path, the baseline. The baseline must
+// be the last path.
+func compare(b *testing.B, paths func(*dataset) []path) {
+	if benchPool == nil {
+		b.Skip("no benchmark cluster (TestMain starts one only with -bench)")
+	}
+	for _, ds := range datasets {
+		b.Run(ds.name, func(b *testing.B) {
+			for _, p := range paths(ds) {
+				b.Run(p.name, func(b *testing.B) { measure(b, ds, p) })
+			}
+			b.Run("paired", func(b *testing.B) { paired(b, ds, paths(ds)) })
+		})
+	}
+}
+
+// paired runs one round of every path per op, in an order that rotates from
+// round to round, with a GC before each so none inherits another's garbage.
+// For each path but the last it reports the median over rounds of
+// time(path)/time(last) as "x:<path>", and the same ratio of the process's
+// CPU time as "cpu-x:<path>" (wall time includes waiting for the server;
+// CPU time is the client's work only). On a noisy machine this is the
+// figure to quote: both sides of each ratio ran moments apart, so load that
+// comes and goes cancels, where separate sub-benchmarks can land in quiet and
+// busy spells. Use -benchtime Nx for N rounds.
+func paired(b *testing.B, ds *dataset, paths []path) {
+	ctx := context.Background()
+	sql := ds.query(ds.name)
+	times := make([][]time.Duration, len(paths))
+	cpus := make([][]time.Duration, len(paths))
+	round := 0
+	for b.Loop() {
+		for k := range paths {
+			i := (k + round) % len(paths)
+			b.StopTimer()
+			runtime.GC()
+			b.StartTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			_, n, err := paths[i].run(ctx, benchPool, sql)
+			times[i] = append(times[i], time.Since(start))
+			cpus[i] = append(cpus[i], cpuTime()-cpu0)
+			if err != nil {
+				b.Fatalf("%s: %v", paths[i].name, err)
+			}
+			if n != ds.rows {
+				b.Fatalf("%s: read %d rows, want %d", paths[i].name, n, ds.rows)
+			}
+		}
+		round++
+	}
+	last := len(paths) - 1
+	for i, p := range paths[:last] {
+		b.ReportMetric(medianRatio(times[i], times[last]), "x:"+p.name)
+		b.ReportMetric(medianRatio(cpus[i], cpus[last]), "cpu-x:"+p.name)
+	}
+}
+
+// medianRatio is the median over rounds of a[r]/b[r].
+func medianRatio(a, b []time.Duration) float64 {
+	ratios := make([]float64, len(a))
+	for r := range ratios {
+		ratios[r] = float64(a[r]) / float64(b[r])
+	}
+	return median(ratios)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// measure times p reading the whole of ds per op, and reports rows/s, the
+// client's CPU time per row (all threads, GC included; the server's is not)
+// and the heap held per row by what p collects.
+func measure(b *testing.B, ds *dataset, p path) {
+	ctx := context.Background()
+	sql := ds.query(ds.name)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		_, n, err := p.run(ctx, benchPool, sql)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != ds.rows {
+			b.Fatalf("read %d rows, want %d", n, ds.rows)
+		}
+	}
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(ds.rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(ds.rows*b.N), "cpu-ns/row")
+	b.ReportMetric(heldPerRow(b, ds, p, sql), "B/row-held")
+}
+
+// heldPerRow runs p once more, outside the timer, and returns the live heap
+// that its collected rows keep, per row: HeapAlloc after a GC with the rows
+// alive, minus HeapAlloc after a GC before the read.
+func heldPerRow(b *testing.B, ds *dataset, p path, sql string) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	held, n, err := p.run(context.Background(), benchPool, sql)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(held)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+}
