@@ -101,3 +101,23 @@ func (c *cursor) err() error {
 	}
 	return c.lastErr
 }
+
+// sizeHint is the capacity to give a slice for up to n rows (n < 0: all):
+// the rows left when the source knows them (a buffered result), else a
+// modest guess.
+func (c *cursor) sizeHint(n int) int {
+	left := -1
+	if s, ok := c.src.(interface{ remaining() int }); ok && c.st == open {
+		left = s.remaining()
+		if c.blk != nil {
+			left += c.blk.nrow - c.pos
+		}
+	}
+	switch {
+	case left >= 0 && (n < 0 || left < n):
+		return left
+	case n >= 0:
+		return min(n, 1024)
+	}
+	return 64
+}

@@ -10,11 +10,12 @@ func Raw(from RowCursor) *View[[][]byte] {
 	c := from.AsCursor()
 	v := &View[[][]byte]{c: c.c, proj: c.proj, bad: c.bad}
 	buf := make([][]byte, len(c.proj))
-	v.conv = func(r rawRow) ([][]byte, error) {
+	v.conv = func(r rawRow, dst *[][]byte) error {
 		for i, j := range c.proj {
 			buf[i] = r.value(j)
 		}
-		return buf, nil
+		*dst = buf
+		return nil
 	}
 	return v
 }

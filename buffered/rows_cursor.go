@@ -40,7 +40,7 @@ func newCursor(cols *columns, src Source) *Cursor {
 
 func cursorOver(c *cursor, p projection) *Cursor {
 	m := &rowMaker{cols: c.cols, proj: p, keys: c.cols.keys(p)}
-	return &Cursor{&View[Row]{c: c, proj: p, conv: m.row}}
+	return &Cursor{&View[Row]{c: c, proj: p, conv: valueConv(m.row)}}
 }
 
 // AsCursor returns c itself, so a Cursor (and a Result or stream.Result that
@@ -110,12 +110,13 @@ func (c *Cursor) Scalars() *View[any] {
 	}
 	j := c.proj[0]
 	v.proj = projection{j}
-	v.conv = func(r rawRow) (any, error) {
+	v.conv = func(r rawRow, dst *any) error {
 		x, err := c.c.cols.decode(j, r.value(j))
 		if err != nil {
-			return nil, decodeError(c.c.cols, j, err)
+			return decodeError(c.c.cols, j, err)
 		}
-		return x, nil
+		*dst = x
+		return nil
 	}
 	if c.uniq != nil {
 		v = v.Unique()
@@ -127,7 +128,7 @@ func (c *Cursor) Scalars() *View[any] {
 // value). It costs a map per row; prefer Row.Get or Structs on hot paths.
 func (c *Cursor) Mappings() *View[Mapping] {
 	m := &rowMaker{cols: c.c.cols, proj: c.proj, keys: c.Keys()}
-	v := &View[Mapping]{c: c.c, proj: c.proj, conv: m.mapping, bad: c.bad}
+	v := &View[Mapping]{c: c.c, proj: c.proj, conv: valueConv(m.mapping), bad: c.bad}
 	if c.uniq != nil {
 		v = v.Unique()
 	}

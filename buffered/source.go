@@ -30,3 +30,12 @@ func (s *blocks) Next() (*Block, error) {
 }
 
 func (s *blocks) Close() { s.list = nil }
+
+// remaining counts the rows not yet handed out.
+func (s *blocks) remaining() int {
+	n := 0
+	for _, b := range s.list {
+		n += b.nrow
+	}
+	return n
+}

@@ -29,11 +29,7 @@ func ScalarsOf[T any](from RowCursor) *View[T] {
 	j := c.proj[0]
 	s := &scanner{cols: c.c.cols, col: j, target: reflect.TypeFor[T]().String()}
 	v.proj = projection{j}
-	v.conv = func(r rawRow) (T, error) {
-		var x T
-		err := s.scan(r.value(j), &x)
-		return x, err
-	}
+	v.conv = func(r rawRow, dst *T) error { return s.scan(r.value(j), dst) }
 	if c.uniq != nil {
 		v = v.Unique()
 	}
@@ -60,16 +56,14 @@ func Structs[T any](from RowCursor) *View[T] {
 		v.bad = fmt.Errorf("Structs: %w", err)
 		return v
 	}
-	v.conv = func(r rawRow) (T, error) {
-		var x T
-		base := unsafe.Pointer(&x)
+	v.conv = func(r rawRow, dst *T) error {
+		base := unsafe.Pointer(dst)
 		for i, f := range plan {
-			dst := reflect.NewAt(f.typ, unsafe.Add(base, f.offset)).Interface()
-			if err := f.s.scan(r.value(c.proj[i]), dst); err != nil {
-				return x, err
+			if err := f.s.scan(r.value(c.proj[i]), f.target(base)); err != nil {
+				return err
 			}
 		}
-		return x, nil
+		return nil
 	}
 	if c.uniq != nil {
 		v = v.Unique()
@@ -80,8 +74,23 @@ func Structs[T any](from RowCursor) *View[T] {
 // fieldPlan scans one column into one struct field.
 type fieldPlan struct {
 	offset uintptr
-	typ    reflect.Type
+	ptr    any // a *F for the field's type F: its type word makes targets
 	s      *scanner
+}
+
+// eface is the layout of an interface value (runtime.eface).
+type eface struct {
+	typ, data unsafe.Pointer
+}
+
+// target returns the field in the struct at base as an any holding a *F.
+// It is reflect.NewAt(F, p).Interface() without the per-call type lookup:
+// a pointer is stored directly in an interface's data word, so the type
+// word of a prepared *F and the field's address make the interface.
+func (f *fieldPlan) target(base unsafe.Pointer) any {
+	e := *(*eface)(unsafe.Pointer(&f.ptr))
+	e.data = unsafe.Add(base, f.offset)
+	return *(*any)(unsafe.Pointer(&e))
 }
 
 func planStruct[T any](cols *columns, p projection) ([]fieldPlan, error) {
@@ -122,7 +131,7 @@ func planStruct[T any](cols *columns, p projection) ([]fieldPlan, error) {
 			found[i] = true // when two fields match one column, the later wins, as in pgx
 			plan[i] = fieldPlan{
 				offset: base + sf.Offset,
-				typ:    sf.Type,
+				ptr:    reflect.New(sf.Type).Interface(),
 				s:      &scanner{cols: cols, col: p[i], target: t.String() + "." + prefix + sf.Name + " (" + sf.Type.String() + ")"},
 			}
 		}

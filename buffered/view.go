@@ -14,38 +14,71 @@ import (
 type View[T any] struct {
 	c    *cursor
 	proj projection
-	conv func(rawRow) (T, error)
+	conv func(rawRow, *T) error // writes the row into *T, which next has zeroed
 	uniq *uniqueFilter[T]
 	bad  error // a view that could not be built (unknown column, bad type): every read fails with it
 }
 
-// next returns the next value that passes the view's filters.
-func (v *View[T]) next(op string) (T, bool, error) {
-	var zero T
+// next reads the next value that passes the view's filters into *dst, and
+// reports whether there was one. Converting in place lets All and
+// Partitions scan straight into their result slices, with no copy and no
+// allocation per row.
+func (v *View[T]) next(op string, dst *T) (bool, error) {
 	if v.bad != nil {
-		return zero, false, fmt.Errorf("%s: %w", op, v.bad)
+		return false, fmt.Errorf("%s: %w", op, v.bad)
 	}
+	var zero T
 	for {
 		r, ok, err := v.c.next(op)
 		if !ok {
-			return zero, false, err
+			return false, err
 		}
-		x, err := v.conv(r)
-		if err != nil {
+		*dst = zero // a scan must not reuse what a previous row left (slices, pointers)
+		if err := v.conv(r, dst); err != nil {
 			v.c.fail(fmt.Errorf("%s: %w", op, err))
-			return zero, false, v.c.failure
+			return false, v.c.failure
 		}
 		if v.uniq != nil {
-			dup, err := v.uniq.seen(r, x)
+			dup, err := v.uniq.seen(r, *dst)
 			if err != nil {
 				v.c.fail(fmt.Errorf("%s: %w", op, err))
-				return zero, false, v.c.failure
+				return false, v.c.failure
 			}
 			if dup {
 				continue
 			}
 		}
-		return x, true, nil
+		return true, nil
+	}
+}
+
+// nextValue is next for callers that want the value.
+func (v *View[T]) nextValue(op string) (T, bool, error) {
+	var x T
+	ok, err := v.next(op, &x)
+	return x, ok, err
+}
+
+// collect appends up to n rows (n < 0: all) to out, converting each in
+// place in out's backing array.
+func (v *View[T]) collect(op string, out []T, n int) ([]T, error) {
+	var zero T
+	for n < 0 || len(out) < n {
+		out = append(out, zero)
+		ok, err := v.next(op, &out[len(out)-1])
+		if err != nil || !ok {
+			return out[:len(out)-1], err
+		}
+	}
+	return out, nil
+}
+
+// valueConv adapts a converter that returns its value.
+func valueConv[T any](f func(rawRow) (T, error)) func(rawRow, *T) error {
+	return func(r rawRow, dst *T) error {
+		x, err := f(r)
+		*dst = x
+		return err
 	}
 }
 
@@ -57,25 +90,19 @@ func (v *View[T]) note(err error) { v.c.lastErr = err }
 // returns an empty, non-nil slice; on failure it returns nil and Err says
 // why; it never returns part of the rows as if they were all.
 func (v *View[T]) All() []T {
-	out := []T{} // empty, not nil: nil is kept for failure, as in FetchMany
-	for {
-		x, ok, err := v.next("All")
-		if err != nil {
-			v.note(err)
-			return nil
-		}
-		if !ok {
-			v.note(nil)
-			return out
-		}
-		out = append(out, x)
+	// empty, not nil: nil is kept for failure, as in FetchMany
+	out, err := v.collect("All", make([]T, 0, v.c.sizeHint(-1)), -1)
+	v.note(err)
+	if err != nil {
+		return nil
 	}
+	return out
 }
 
 // FetchOne returns the next row and true, or false when there is none: the
 // cursor is then exhausted, or Err says what went wrong.
 func (v *View[T]) FetchOne() (T, bool) {
-	x, ok, err := v.next("FetchOne")
+	x, ok, err := v.nextValue("FetchOne")
 	v.note(err)
 	return x, ok
 }
@@ -87,19 +114,11 @@ func (v *View[T]) FetchMany(n int) []T {
 		v.note(fmt.Errorf("FetchMany: n must be at least 1, got %d", n))
 		return nil
 	}
-	out := make([]T, 0, min(n, 1024))
-	for len(out) < n {
-		x, ok, err := v.next("FetchMany")
-		if err != nil {
-			v.note(err)
-			return nil
-		}
-		if !ok {
-			break
-		}
-		out = append(out, x)
+	out, err := v.collect("FetchMany", make([]T, 0, v.c.sizeHint(n)), n)
+	v.note(err)
+	if err != nil {
+		return nil
 	}
-	v.note(nil)
 	return out
 }
 
@@ -116,11 +135,13 @@ func (v *View[T]) Rows() iter.Seq2[T, error] {
 				v.c.close()
 			}
 		}()
+		var x T // one per loop, reused: yield gets a copy
 		for {
-			x, ok, err := v.next("Rows")
+			ok, err := v.next("Rows", &x)
 			if err != nil {
 				done = true
-				yield(x, err)
+				var zero T
+				yield(zero, err)
 				return
 			}
 			if !ok {
@@ -150,18 +171,11 @@ func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
 			}
 		}()
 		for {
-			chunk := make([]T, 0, min(size, 1024))
-			for len(chunk) < size {
-				x, ok, err := v.next("Partitions")
-				if err != nil {
-					done = true
-					yield(nil, err)
-					return
-				}
-				if !ok {
-					break
-				}
-				chunk = append(chunk, x)
+			chunk, err := v.collect("Partitions", make([]T, 0, v.c.sizeHint(size)), size)
+			if err != nil {
+				done = true
+				yield(nil, err)
+				return
 			}
 			if len(chunk) == 0 {
 				done = true
@@ -180,7 +194,7 @@ func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
 func (v *View[T]) First() (T, error) { return v.first("First") }
 
 func (v *View[T]) first(op string) (T, error) {
-	x, ok, err := v.next(op)
+	x, ok, err := v.nextValue(op)
 	v.c.close()
 	if err == nil && !ok {
 		err = fmt.Errorf("%s: %w", op, ErrNoRows)
@@ -210,11 +224,11 @@ func (v *View[T]) OneOrNone() (T, bool, error) {
 func (v *View[T]) oneOrNone(op string) (T, bool, error) {
 	var zero T
 	defer v.c.close()
-	x, ok, err := v.next(op)
+	x, ok, err := v.nextValue(op)
 	if err != nil || !ok {
 		return zero, false, err
 	}
-	_, more, err := v.next(op)
+	_, more, err := v.nextValue(op)
 	switch {
 	case err != nil:
 		return zero, false, err
