@@ -39,8 +39,12 @@ func newCursor(cols *columns, src Source) *Cursor {
 }
 
 func cursorOver(c *cursor, p projection) *Cursor {
-	m := &rowMaker{cols: c.cols, proj: p, keys: c.cols.keys(p)}
-	return &Cursor{&View[Row]{c: c, proj: p, conv: valueConv(m.row)}}
+	keys := c.cols.keys(p)
+	fork := func(cols *columns) func(rawRow, *Row) error {
+		m := &rowMaker{cols: cols, proj: p, keys: keys}
+		return valueConv(m.row)
+	}
+	return &Cursor{&View[Row]{c: c, proj: p, conv: fork(c.cols), fork: fork}}
 }
 
 // AsCursor returns c itself, so a Cursor (and a Result or stream.Result that

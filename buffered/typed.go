@@ -27,9 +27,13 @@ func ScalarsOf[T any](from RowCursor) *View[T] {
 		return v
 	}
 	j := c.proj[0]
-	s := &scanner{cols: c.c.cols, col: j, target: reflect.TypeFor[T]().String()}
+	target := reflect.TypeFor[T]().String()
 	v.proj = projection{j}
-	v.conv = func(r rawRow, dst *T) error { return s.scan(r.value(j), dst) }
+	v.fork = func(cols *columns) func(rawRow, *T) error {
+		s := &scanner{cols: cols, col: j, target: target}
+		return func(r rawRow, dst *T) error { return s.scan(r.value(j), dst) }
+	}
+	v.conv = v.fork(c.c.cols)
 	if c.uniq != nil {
 		v = v.Unique()
 	}
@@ -56,19 +60,28 @@ func Structs[T any](from RowCursor) *View[T] {
 		v.bad = fmt.Errorf("Structs: %w", err)
 		return v
 	}
-	v.conv = func(r rawRow, dst *T) error {
-		base := unsafe.Pointer(dst)
-		for i, f := range plan {
-			if err := f.s.scan(r.value(c.proj[i]), f.target(base)); err != nil {
-				return err
-			}
-		}
-		return nil
+	v.conv = structConv[T](plan, c.proj)
+	v.fork = func(cols *columns) func(rawRow, *T) error {
+		plan, _ := planStruct[T](cols, c.proj) // same names as the plan above: cannot fail
+		return structConv[T](plan, c.proj)
 	}
 	if c.uniq != nil {
 		v = v.Unique()
 	}
 	return v
+}
+
+// structConv scans rows into a T with plan.
+func structConv[T any](plan []fieldPlan, proj projection) func(rawRow, *T) error {
+	return func(r rawRow, dst *T) error {
+		base := unsafe.Pointer(dst)
+		for i, f := range plan {
+			if err := f.s.scan(r.value(proj[i]), f.target(base)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // fieldPlan scans one column into one struct field.

@@ -15,6 +15,9 @@ type View[T any] struct {
 	c    *cursor
 	proj projection
 	conv func(rawRow, *T) error // writes the row into *T, which next has zeroed
+	// fork makes a converter like conv on other columns (a copy with its own
+	// type map), for All's parallel decoding; nil when the view cannot fork
+	fork func(*columns) func(rawRow, *T) error
 	uniq *uniqueFilter[T]
 	bad  error // a view that could not be built (unknown column, bad type): every read fails with it
 }
@@ -90,6 +93,10 @@ func (v *View[T]) note(err error) { v.c.lastErr = err }
 // returns an empty, non-nil slice; on failure it returns nil and Err says
 // why; it never returns part of the rows as if they were all.
 func (v *View[T]) All() []T {
+	if out, done, err := v.parallelAll(); done {
+		v.note(err)
+		return out
+	}
 	// empty, not nil: nil is kept for failure, as in FetchMany
 	out, err := v.collect("All", make([]T, 0, v.c.sizeHint(-1)), -1)
 	v.note(err)
