@@ -23,6 +23,8 @@ type cursor struct {
 
 	blk *Block
 	pos int
+	// keep stops handing blocks back to a Recycler: Freeze holds them
+	keep bool
 
 	// breakCloses makes leaving a Rows/Partitions loop early close the
 	// cursor: streams set it so a break releases the connection at once.
@@ -36,6 +38,10 @@ func (c *cursor) next(op string) (r rawRow, ok bool, err error) {
 		return rawRow{}, false, err
 	}
 	for c.blk == nil || c.pos >= c.blk.nrow {
+		if c.blk != nil {
+			c.recycle(c.blk)
+			c.blk = nil
+		}
 		if c.st == exhausted {
 			return rawRow{}, false, nil
 		}
@@ -55,6 +61,13 @@ func (c *cursor) next(op string) (r rawRow, ok bool, err error) {
 	r = rawRow{c.blk, c.pos}
 	c.pos++
 	return r, true, nil
+}
+
+// recycle hands a block the cursor has moved past back to its source.
+func (c *cursor) recycle(b *Block) {
+	if r, ok := c.src.(Recycler); ok && !c.keep {
+		r.Recycle(b)
+	}
 }
 
 // readable says whether a read may proceed.

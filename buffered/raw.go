@@ -3,9 +3,11 @@ package buffered
 // Raw returns a view of from that yields each row's raw wire values, as
 // pgx's Rows.RawValues: nil is SQL NULL, and the bytes are in the format the
 // column was sent in (ask for text with pgx.QueryResultFormats to get
-// PostgreSQL's text output). Nothing is decoded or allocated per row: the
-// slice and the bytes it points to are valid only until the next read, so
-// copy what you keep. It is the fast path for encoders (package encode).
+// PostgreSQL's text output). Read one row at a time (Rows, FetchOne),
+// nothing is decoded or allocated: the slice and the bytes it points to are
+// valid only until the next read, so copy what you keep. All, FetchMany
+// and Partitions return copies. It is the fast path for encoders (package
+// encode).
 func Raw(from RowCursor) *View[[][]byte] {
 	c := from.AsCursor()
 	v := &View[[][]byte]{c: c.c, proj: c.proj, bad: c.bad}
@@ -16,6 +18,15 @@ func Raw(from RowCursor) *View[[][]byte] {
 		}
 		*dst = buf
 		return nil
+	}
+	v.own = func(vals *[][]byte) {
+		cp := make([][]byte, len(*vals))
+		for i, b := range *vals {
+			if b != nil {
+				cp[i] = append(make([]byte, 0, len(b)), b...)
+			}
+		}
+		*vals = cp
 	}
 	return v
 }

@@ -171,6 +171,7 @@ func (c *Cursor) Freeze() (*Frozen, error) {
 		return nil, err
 	}
 	f := &Frozen{cols: c.c.cols}
+	c.c.keep = true // the snapshot holds the blocks
 	if c.c.blk != nil && c.c.pos < c.c.blk.nrow {
 		f.add(c.c.blk.from(c.c.pos))
 		c.c.blk = nil

@@ -13,6 +13,15 @@ type Source interface {
 	Close()
 }
 
+// Recycler is a Source that takes blocks back for reuse. The cursor hands a
+// block back once it has moved past it (and never when Freeze kept it), so
+// a stream reuses a few blocks instead of allocating one per batch. Values
+// a reader kept are copies (Row, Mapping, typed scans, Raw's All), except
+// Raw's values read one at a time, which are valid until the next read.
+type Recycler interface {
+	Recycle(*Block)
+}
+
 // blocks is the in-memory Source.
 type blocks struct {
 	list []*Block

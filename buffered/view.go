@@ -18,6 +18,9 @@ type View[T any] struct {
 	// fork makes a converter like conv on other columns (a copy with its own
 	// type map), for All's parallel decoding; nil when the view cannot fork
 	fork func(*columns) func(rawRow, *T) error
+	// own, when set, makes a converted value independent of the block it
+	// came from, for values kept past the next read (All, FetchMany, Partitions)
+	own  func(*T)
 	uniq *uniqueFilter[T]
 	bad  error // a view that could not be built (unknown column, bad type): every read fails with it
 }
@@ -71,6 +74,9 @@ func (v *View[T]) collect(op string, out []T, n int) ([]T, error) {
 		ok, err := v.next(op, &out[len(out)-1])
 		if err != nil || !ok {
 			return out[:len(out)-1], err
+		}
+		if v.own != nil {
+			v.own(&out[len(out)-1])
 		}
 	}
 	return out, nil

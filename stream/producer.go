@@ -23,9 +23,10 @@ type producer struct {
 	done   func(err error, cancelled bool) // called once, after rows are closed: releases the connection
 
 	ch   chan *buffered.Block
-	stop chan struct{} // closed by Close: the consumer wants no more rows
-	fin  chan struct{} // closed when the producer goroutine has finished
-	err  error         // why the rows ended early; read after fin is closed
+	free chan *buffered.Block // blocks the reader has moved past, for reuse
+	stop chan struct{}        // closed by Close: the consumer wants no more rows
+	fin  chan struct{}        // closed when the producer goroutine has finished
+	err  error                // why the rows ended early; read after fin is closed
 
 	closeOnce  sync.Once
 	cancelOnce sync.Once
@@ -41,7 +42,12 @@ func (p *producer) run() {
 	stopped := false
 	for !stopped {
 		n := sizes.take()
-		b := buffered.NewBlock(ncol, n, min(n*bytesPerRow, p.opts.MaxBatchBytes))
+		var b *buffered.Block
+		select {
+		case b = <-p.free:
+		default:
+			b = buffered.NewBlock(ncol, n, min(n*bytesPerRow, p.opts.MaxBatchBytes))
+		}
 		more := true
 		for b.Len() < n && b.Bytes() < p.opts.MaxBatchBytes {
 			if more = p.rows.Next(); !more {
@@ -133,6 +139,18 @@ func (p *producer) Next() (*buffered.Block, error) {
 	}
 	<-p.fin
 	return nil, p.err
+}
+
+// Recycle implements buffered.Recycler: the reader is done with b, so the
+// producer may fill it again instead of allocating (a stream then makes no
+// garbage per batch once warm). Blocks beyond the free list's room are left
+// to the collector.
+func (p *producer) Recycle(b *buffered.Block) {
+	b.Reset()
+	select {
+	case p.free <- b:
+	default:
+	}
 }
 
 // Close implements buffered.Source: it stops the producer, interrupting a

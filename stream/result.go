@@ -73,6 +73,7 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 		opts:   opts,
 		done:   done,
 		ch:     make(chan *buffered.Block, opts.Buffer),
+		free:   make(chan *buffered.Block, opts.Buffer+2),
 		stop:   make(chan struct{}),
 		fin:    make(chan struct{}),
 	}
