@@ -1,0 +1,274 @@
+package main
+
+// In-process benchmarks of the CLI's path, for profiling (the streamcat
+// binary has no profiling flag):
+//
+//	go test -run '^$' -bench . -cpuprofile cpu.out ./bench/clibench
+//	go tool pprof -top bench/clibench/clibench.test cpu.out
+//
+// BenchmarkPath/TABLE/FORMAT/streamcat runs what cmd/streamcat's execute
+// does: Prepare for the columns, session.Stream with text result formats,
+// buffered.Raw, an encode encoder, here writing to io.Discard. The baselines
+// beside it isolate the layers: pgx is a plain pool.Query + RawValues loop
+// into the same encoder (no session, no stream), copy is PgConn.CopyTo
+// (the server formats; what psql COPY does), and drain only reads the rows.
+//
+// CLIBENCH_WIDE_ROWS and CLIBENCH_NARROW_ROWS set the table sizes (default
+// 500_000 and 2_000_000). Without -bench no cluster is started.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/encode"
+	"github.com/streamcat/streamcat/localpg"
+	"github.com/streamcat/streamcat/session"
+)
+
+var (
+	pathPool  *pgxpool.Pool
+	tableRows = map[string]int{}
+)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		return m.Run()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	pg, err := localpg.Start(ctx, localpg.Options{Settings: serverSettings})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clibench:", err)
+		return 2
+	}
+	defer pg.Stop()
+	// As cmd/streamcat's connect: session.PoolConfig, at most 4 connections.
+	cfg, err := session.PoolConfig(pg.DSN())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clibench:", err)
+		return 2
+	}
+	cfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clibench:", err)
+		return 2
+	}
+	defer pool.Close()
+	for _, t := range tables {
+		n, err := envRows("CLIBENCH_"+strings.ToUpper(t.name)+"_ROWS", map[string]int{"wide": 500_000, "narrow": 2_000_000}[t.name])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "clibench:", err)
+			return 2
+		}
+		for _, sql := range []string{
+			"create unlogged table " + t.name + " as " + strings.ReplaceAll(t.gen, "{N}", strconv.Itoa(n)),
+			"vacuum (analyze) " + t.name,
+			"select count(*) from " + t.name,
+		} {
+			if _, err := pool.Exec(ctx, sql); err != nil {
+				fmt.Fprintln(os.Stderr, "clibench:", err)
+				return 2
+			}
+		}
+		tableRows[t.name] = n
+		fmt.Fprintf(os.Stderr, "clibench: %s: %d rows\n", t.name, n)
+	}
+	pathPool = pool
+	return m.Run()
+}
+
+func envRows(name string, def int) (int, error) {
+	s := os.Getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 0, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a positive row count", name, s)
+	}
+	return int(n), nil
+}
+
+// countWriter counts what reaches io.Discard (as the CLI's countingWriter).
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+func BenchmarkPath(b *testing.B) {
+	ctx := context.Background()
+	for _, t := range tables {
+		query := "select * from " + t.name
+		for _, format := range []string{"csv", "tsv", "jsonl"} {
+			b.Run(t.name+"/"+format+"/streamcat", func(b *testing.B) {
+				loop(b, t.name, func() (int64, error) { return streamcatPath(ctx, pathPool, query, format) })
+			})
+			b.Run(t.name+"/"+format+"/pgx", func(b *testing.B) {
+				loop(b, t.name, func() (int64, error) { return pgxPath(ctx, pathPool, query, format) })
+			})
+		}
+		b.Run(t.name+"/csv/copy", func(b *testing.B) {
+			loop(b, t.name, func() (int64, error) {
+				return copyPath(ctx, pathPool, "COPY ("+query+") TO STDOUT WITH (FORMAT csv)")
+			})
+		})
+		b.Run(t.name+"/drain", func(b *testing.B) {
+			loop(b, t.name, func() (int64, error) {
+				rows, err := pathPool.Query(ctx, query, pgx.QueryResultFormats{pgx.TextFormatCode})
+				if err != nil {
+					return 0, err
+				}
+				for rows.Next() {
+					_ = rows.RawValues()
+				}
+				rows.Close()
+				return 0, rows.Err()
+			})
+		})
+	}
+}
+
+// loop runs f b.N times and reports, besides time and bytes, this
+// process's CPU time (user + system) per row: the client's share of the
+// work, which on a busy two-core machine matters more than wall time.
+func loop(b *testing.B, table string, f func() (int64, error)) {
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	for b.Loop() {
+		n, err := f()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(n)
+	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+	b.ReportMetric(float64(cpu)/float64(b.N)/float64(tableRows[table]), "cpu-ns/row")
+}
+
+// textFields describes query with every column in text format, and loads
+// the type information jsonl needs (as cmd/streamcat's execute).
+func textFields(ctx context.Context, pool *pgxpool.Pool, query, format string) ([]pgconn.FieldDescription, encode.Options, error) {
+	var opts encode.Options
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, opts, err
+	}
+	sd, err := c.Conn().Prepare(ctx, "", query)
+	c.Release()
+	if err != nil {
+		return nil, opts, err
+	}
+	fields := make([]pgconn.FieldDescription, len(sd.Fields))
+	copy(fields, sd.Fields)
+	for i := range fields {
+		fields[i].Format = pgx.TextFormatCode
+	}
+	if format == "jsonl" {
+		if opts.Types, err = encode.LoadTypeInfo(ctx, pool, fields); err != nil {
+			return nil, opts, err
+		}
+	}
+	return fields, opts, nil
+}
+
+// streamcatPath is cmd/streamcat's execute without flags, signals and files.
+func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string) (int64, error) {
+	fields, opts, err := textFields(ctx, pool, query, format)
+	if err != nil {
+		return 0, err
+	}
+	w := &countWriter{}
+	enc, err := encode.New(format, w, opts)
+	if err != nil {
+		return 0, err
+	}
+	s := session.NewMaker(pool).New()
+	defer s.Close(ctx)
+	st, err := s.Stream(ctx, query, session.StreamOptions{}, pgx.QueryResultFormats{pgx.TextFormatCode})
+	if err != nil {
+		return 0, err
+	}
+	raw := buffered.Raw(st)
+	defer raw.Close()
+	if err := enc.Begin(fields); err != nil {
+		return 0, err
+	}
+	for vals, err := range raw.Rows() {
+		if err != nil {
+			return 0, err
+		}
+		if err := enc.Row(vals); err != nil {
+			return 0, err
+		}
+	}
+	if err := enc.End(); err != nil {
+		return 0, err
+	}
+	return w.n, nil
+}
+
+// pgxPath is the same encoding over a plain pgx rows loop.
+func pgxPath(ctx context.Context, pool *pgxpool.Pool, query, format string) (int64, error) {
+	fields, opts, err := textFields(ctx, pool, query, format)
+	if err != nil {
+		return 0, err
+	}
+	w := &countWriter{}
+	enc, err := encode.New(format, w, opts)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := pool.Query(ctx, query, pgx.QueryResultFormats{pgx.TextFormatCode})
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	if err := enc.Begin(fields); err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		if err := enc.Row(rows.RawValues()); err != nil {
+			return 0, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if err := enc.End(); err != nil {
+		return 0, err
+	}
+	return w.n, nil
+}
+
+// copyPath is what psql COPY does: the server formats, the client copies.
+func copyPath(ctx context.Context, pool *pgxpool.Pool, sql string) (int64, error) {
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Release()
+	w := &countWriter{}
+	if _, err := c.Conn().PgConn().CopyTo(ctx, w, sql); err != nil {
+		return 0, err
+	}
+	return w.n, nil
+}
