@@ -46,9 +46,15 @@ func compare(b *testing.B, paths func(*dataset) []path) {
 // comes and goes cancels, where separate sub-benchmarks can land in quiet and
 // busy spells. Use -benchtime Nx for N rounds.
 func paired(b *testing.B, ds *dataset, paths []path) {
+	pairedSQL(b, ds.query(ds.name), ds.rows, paths)
+}
+
+// pairedSQL is paired over any statement whose paths each read want rows.
+// It returns the wall times per path and round, for callers that report
+// more than the ratios to the last path.
+func pairedSQL(b *testing.B, sql string, want int, paths []path) (times [][]time.Duration) {
 	ctx := context.Background()
-	sql := ds.query(ds.name)
-	times := make([][]time.Duration, len(paths))
+	times = make([][]time.Duration, len(paths))
 	cpus := make([][]time.Duration, len(paths))
 	round := 0
 	for b.Loop() {
@@ -64,8 +70,8 @@ func paired(b *testing.B, ds *dataset, paths []path) {
 			if err != nil {
 				b.Fatalf("%s: %v", paths[i].name, err)
 			}
-			if n != ds.rows {
-				b.Fatalf("%s: read %d rows, want %d", paths[i].name, n, ds.rows)
+			if n != want {
+				b.Fatalf("%s: read %d rows, want %d", paths[i].name, n, want)
 			}
 		}
 		round++
@@ -75,6 +81,7 @@ func paired(b *testing.B, ds *dataset, paths []path) {
 		b.ReportMetric(medianRatio(times[i], times[last]), "x:"+p.name)
 		b.ReportMetric(medianRatio(cpus[i], cpus[last]), "cpu-x:"+p.name)
 	}
+	return times
 }
 
 // medianRatio is the median over rounds of a[r]/b[r].
@@ -99,8 +106,15 @@ func median(xs []float64) float64 {
 // client's CPU time per row (all threads, GC included; the server's is not)
 // and the heap held per row by what p collects.
 func measure(b *testing.B, ds *dataset, p path) {
-	ctx := context.Background()
 	sql := ds.query(ds.name)
+	measureSQL(b, sql, ds.rows, p)
+	b.ReportMetric(heldPerRow(b, ds, p, sql), "B/row-held")
+}
+
+// measureSQL times p reading the want rows of sql per op and reports rows/s
+// and the client's CPU time per row.
+func measureSQL(b *testing.B, sql string, want int, p path) {
+	ctx := context.Background()
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
@@ -108,14 +122,13 @@ func measure(b *testing.B, ds *dataset, p path) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if n != ds.rows {
-			b.Fatalf("read %d rows, want %d", n, ds.rows)
+		if n != want {
+			b.Fatalf("read %d rows, want %d", n, want)
 		}
 	}
 	cpu := cpuTime() - cpu0
-	b.ReportMetric(float64(ds.rows*b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(ds.rows*b.N), "cpu-ns/row")
-	b.ReportMetric(heldPerRow(b, ds, p, sql), "B/row-held")
+	b.ReportMetric(float64(want*b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(want*b.N), "cpu-ns/row")
 }
 
 // heldPerRow runs p once more, outside the timer, and returns the live heap

@@ -57,7 +57,9 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 	}
 	cols := newColumns(fields, connMap)
 	var list []*Block
-	b := NewBlock(len(fields), blockRows, 16<<10)
+	// the first block starts small (a one-row answer should not pay for
+	// 1024) and grows by append; later blocks are sized from the last
+	b := NewBlock(len(fields), 8, 512)
 	n := 0
 	for rows.Next() {
 		if b.nrow >= blockRows || len(b.data) >= blockBytes {

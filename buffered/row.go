@@ -72,10 +72,11 @@ func (c *columns) decode(j int, src []byte) (any, error) {
 // rowMaker decodes rows for one view, carving value slices out of a shared
 // slab so a row costs one allocation per slab, not one per row.
 type rowMaker struct {
-	cols *columns
-	proj projection
-	keys []string
-	slab []any
+	cols     *columns
+	proj     projection
+	keys     []string
+	slab     []any
+	slabRows int // rows in the last slab
 }
 
 const slabRows = 256
@@ -83,7 +84,9 @@ const slabRows = 256
 func (m *rowMaker) row(r rawRow) (Row, error) {
 	n := len(m.proj)
 	if len(m.slab) < n {
-		m.slab = make([]any, n*slabRows)
+		// slabs grow 8, 16, ... 256 rows, so a small result stays small
+		m.slabRows = min(max(m.slabRows*2, 8), slabRows)
+		m.slab = make([]any, n*m.slabRows)
 	}
 	vals := m.slab[:n:n]
 	m.slab = m.slab[n:]
