@@ -22,6 +22,12 @@ type Recycler interface {
 	Recycle(*Block)
 }
 
+// Interrupter is a Source whose pending Next can be ended from another
+// goroutine (a stream stops its producer and cancels its query).
+type Interrupter interface {
+	Interrupt()
+}
+
 // blocks is the in-memory Source.
 type blocks struct {
 	list []*Block

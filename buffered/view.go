@@ -251,6 +251,44 @@ func (v *View[T]) oneOrNone(op string) (T, bool, error) {
 	return x, true, nil
 }
 
+// NextBatch returns up to max further rows, blocking only until the first
+// is at hand: it then takes the rows already received (the rest of the
+// current block) and stops, so a stage reading in batches never waits for
+// rows that have not arrived. It returns an empty slice once exhausted; an
+// error comes with the rows read before it. max < 1 is an error.
+func (v *View[T]) NextBatch(max int) ([]T, error) {
+	if max < 1 {
+		return nil, fmt.Errorf("NextBatch: max must be at least 1, got %d", max)
+	}
+	var zero T
+	out := make([]T, 0, min(max, 1024))
+	for len(out) < max {
+		if len(out) > 0 && (v.c.blk == nil || v.c.pos >= v.c.blk.nrow) {
+			break // the next row would wait for the source
+		}
+		out = append(out, zero)
+		ok, err := v.next("NextBatch", &out[len(out)-1])
+		if err != nil || !ok {
+			return out[:len(out)-1], err
+		}
+		if v.own != nil {
+			v.own(&out[len(out)-1])
+		}
+	}
+	return out, nil
+}
+
+// Interrupt asks the source to stop from any goroutine: a read waiting for
+// rows of a stream returns (as if the rows had ended) once the producer has
+// stopped and cancelled the query. It is the one method that is safe to
+// call concurrently with a read; Close afterwards as usual. For a buffered
+// result it does nothing.
+func (v *View[T]) Interrupt() {
+	if i, ok := v.c.src.(Interrupter); ok {
+		i.Interrupt()
+	}
+}
+
 // Close closes the cursor (and every view of it): later reads fail with
 // ErrClosed. For a stream it stops the query and releases the connection.
 // Close is idempotent.

@@ -291,3 +291,25 @@ func TestStream_CloseWhileServerIsSilent(t *testing.T) {
 	assert.False(t, queryRunning(t, "silent-close-marker"))
 	assert.Equal(t, pid, backendPID(t, pool))
 }
+
+func TestStream_InterruptFromAnotherGoroutine(t *testing.T) {
+	pool := newPool(t)
+	st := open(t, pool, context.Background(),
+		"select g, repeat('x', 10000) as pad, pg_sleep(case when g > 3 then 30 else 0 end) as s "+
+			"from (select generate_series(1, 10) as g) q -- interrupt-marker")
+	_, ok := st.FetchOne()
+	require.True(t, ok)
+	eventually(t, func() bool { return queryRunning(t, "interrupt-marker") }, "the query runs")
+	done := make(chan struct{})
+	go func() { // the reader waits on the server for row 4
+		defer close(done)
+		for range st.Rows() {
+		}
+	}()
+	st.Interrupt()
+	<-done
+	st.Close()
+	require.NoError(t, st.Err())
+	testdb.AssertNoAcquired(t, pool)
+	assert.False(t, queryRunning(t, "interrupt-marker"))
+}

@@ -160,31 +160,12 @@ func From[T any](ctx context.Context, v *buffered.View[T]) *Pipe[T] {
 	return &Pipe[T]{c: c, pull: pull, local: true}
 }
 
-// interruptSource would return a function that ends, from any goroutine, a
-// read of v that is waiting for rows (for a stream: stop its producer and
-// cancel its query), so that Close never waits for the server. It is a
-// stand-in for a View method that does not exist yet: it returns nil, and
-// Close waits for such a read to finish.
-func interruptSource[T any](v *buffered.View[T]) func() { return nil }
+// interruptSource returns a function that ends, from any goroutine, a read
+// of v that is waiting for rows, so that Close never waits for the server.
+func interruptSource[T any](v *buffered.View[T]) func() { return v.Interrupt }
 
-// nextBatch reads up to max further rows of v, blocking until they arrive or
-// the rows end; an error comes with the rows read before it. It returns
-// (empty, nil) once v is exhausted.
-//
-// It is a stand-in for a View method that would return the rows of the
-// source's next block as they arrived (blocking only when none is at hand),
-// so that a batch never waits for rows that are not there yet.
-func nextBatch[T any](v *buffered.View[T], max int) ([]T, error) {
-	b := make([]T, 0, max)
-	for len(b) < max {
-		x, ok := v.FetchOne()
-		if !ok {
-			return b, v.Err()
-		}
-		b = append(b, x)
-	}
-	return b, nil
-}
+// nextBatch reads the rows of v at hand, up to max; see View.NextBatch.
+func nextBatch[T any](v *buffered.View[T], max int) ([]T, error) { return v.NextBatch(max) }
 
 // take marks p as consumed by a new stage op and returns its pull function,
 // or an error when p cannot take one.

@@ -15,12 +15,10 @@ import (
 // producer reads pgx.Rows on its own goroutine and sends blocks of raw rows
 // through a bounded channel. It is the stream's buffered.Source.
 type producer struct {
-	ctx    context.Context // the query's context: cancelled by an early end
-	cancel context.CancelFunc
-	user   context.Context // the caller's context
-	rows   pgx.Rows
-	opts   Options
-	done   func(err error, cancelled bool) // called once, after rows are closed: releases the connection
+	ctx  context.Context // the caller's context: it bounds the whole stream
+	rows pgx.Rows
+	opts Options
+	done func(err error, cancelled bool) // called once, after rows are closed: releases the connection
 
 	ch   chan *buffered.Block
 	free chan *buffered.Block // blocks the reader has moved past, for reuse
@@ -61,7 +59,7 @@ func (p *producer) run() {
 			case p.ch <- b:
 			case <-p.stop:
 				stopped = true
-			case <-p.user.Done():
+			case <-p.ctx.Done():
 				stopped = true
 			}
 		}
@@ -88,11 +86,10 @@ func (p *producer) finish(stopped bool) {
 	}
 	p.rows.Close()
 	err := p.rows.Err()
-	p.cancel()
 	switch {
-	case p.user.Err() != nil:
-		if err == nil || !errors.Is(err, p.user.Err()) {
-			err = joinCtx(p.user.Err(), err)
+	case p.ctx.Err() != nil:
+		if err == nil || !errors.Is(err, p.ctx.Err()) {
+			err = joinCtx(p.ctx.Err(), err)
 		}
 	case stopped:
 		// the reader asked to stop: the cancellation error is ours, not the caller's
@@ -153,16 +150,21 @@ func (p *producer) Recycle(b *buffered.Block) {
 	}
 }
 
-// Close implements buffered.Source: it stops the producer, interrupting a
-// read that waits on the server, and waits until the connection has been
-// released.
-func (p *producer) Close() {
+// Interrupt implements buffered.Interrupter: it stops the producer,
+// cancelling the statement when the producer may be waiting on the server
+// for rows. Safe from any goroutine.
+func (p *producer) Interrupt() {
 	p.closeOnce.Do(func() { close(p.stop) })
 	select {
 	case <-p.fin:
 	default:
-		// the producer may be waiting on the server for rows: stop the statement
 		p.cancelQuery()
-		<-p.fin
 	}
+}
+
+// Close implements buffered.Source: it interrupts the producer and waits
+// until the connection has been released.
+func (p *producer) Close() {
+	p.Interrupt()
+	<-p.fin
 }

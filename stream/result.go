@@ -42,10 +42,10 @@ type Result struct {
 // Query starts a statement on ctx and returns its open rows; see Open.
 type Query func(ctx context.Context) (pgx.Rows, error)
 
-// Open runs query and streams its rows. query must run on a connection that
-// no one else uses until done is called, with the context it is given (a
-// child of ctx that the stream cancels when it ends early, so that pgx stops
-// the statement instead of draining it).
+// Open runs query and streams its rows. query must run, with the context it
+// is given, on a connection that no one else uses until done is called. When
+// the stream ends early it sends the server a cancel request for the
+// statement, so closing the rows does not drain them.
 //
 // done is called exactly once, after the rows are closed, with the error
 // that ended them (nil after a complete read or an early Close) and whether
@@ -58,24 +58,20 @@ type Query func(ctx context.Context) (pgx.Rows, error)
 // error reaches the reader (errors.Is(err, context.Canceled)).
 func Open(ctx context.Context, query Query, opts Options, done func(err error, cancelled bool)) (*Result, error) {
 	opts = opts.withDefaults()
-	qctx, cancel := context.WithCancel(ctx)
-	rows, err := query(qctx)
+	rows, err := query(ctx)
 	if err != nil {
-		cancel()
 		done(err, false)
 		return nil, err
 	}
 	p := &producer{
-		ctx:    qctx,
-		cancel: cancel,
-		user:   ctx,
-		rows:   rows,
-		opts:   opts,
-		done:   done,
-		ch:     make(chan *buffered.Block, opts.Buffer),
-		free:   make(chan *buffered.Block, opts.Buffer+2),
-		stop:   make(chan struct{}),
-		fin:    make(chan struct{}),
+		ctx:  ctx,
+		rows: rows,
+		opts: opts,
+		done: done,
+		ch:   make(chan *buffered.Block, opts.Buffer),
+		free: make(chan *buffered.Block, opts.Buffer+2),
+		stop: make(chan struct{}),
+		fin:  make(chan struct{}),
 	}
 	var typeMap *pgtype.Map
 	if conn := rows.Conn(); conn != nil {
