@@ -17,6 +17,19 @@ const people = `select id, full_name, email, created_at, score from (values
 	(2, 'Alan Turing', null, '2024-06-07 08:09:10+00', null)
 ) t(id, full_name, email, created_at, score)`
 
+func TestStructs_UnknownTagOptionIsAnError(t *testing.T) {
+	pool := testdb.Pool(t)
+	type person struct {
+		ID    int64    `db:"id"`
+		Score *float64 `db:"score,omitempty"` // not an option of this mapping: say so, do not ignore it
+	}
+	res := execute(t, pool, "select 1::int8 as id, 2.5::float8 as score")
+	_, err := buffered.Structs[person](res).One()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field Score")
+	assert.Contains(t, err.Error(), `unknown `+"`db`"+` tag option "omitempty"`)
+}
+
 func TestStructs_DbTagsNameTheColumns(t *testing.T) {
 	pool := testdb.Pool(t)
 	type person struct {
@@ -24,7 +37,7 @@ func TestStructs_DbTagsNameTheColumns(t *testing.T) {
 		Name    string    `db:"full_name"`
 		Mail    *string   `db:"email"`
 		Created time.Time `db:"created_at"`
-		Score   *float64  `db:"score,omitempty"` // options after a comma are ignored
+		Score   *float64  `db:"score"`
 	}
 	res := execute(t, pool, people)
 	got := buffered.Structs[person](res).All()

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"unsafe"
+
+	"github.com/streamcat/streamcat/internal/mapping"
 )
 
 // RowCursor is what ScalarsOf and Structs read from: a *Cursor, a *Result,
@@ -106,52 +108,40 @@ func (f *fieldPlan) target(base unsafe.Pointer) any {
 	return *(*any)(unsafe.Pointer(&e))
 }
 
+// planStruct matches the view's columns to T's fields through the shared
+// mapping core (internal/mapping), so Structs, session.Get and the unit of
+// work read a struct the same way.
 func planStruct[T any](cols *columns, p projection) ([]fieldPlan, error) {
 	t := reflect.TypeFor[T]()
-	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("type %s is not a struct", t)
+	m := mapping.For(t)
+	if m.Err != nil {
+		return nil, m.Err
 	}
 	plan := make([]fieldPlan, len(p))
-	found := make([]bool, len(p))
+	found := make([]int, len(p)) // the field index + 1 that reads each column
 	var missing []string
-	var walk func(t reflect.Type, base uintptr, prefix string)
-	walk = func(t reflect.Type, base uintptr, prefix string) {
-		for i := 0; i < t.NumField(); i++ {
-			sf := t.Field(i)
-			if sf.PkgPath != "" && !sf.Anonymous {
-				continue // unexported
-			}
-			if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
-				walk(sf.Type, base+sf.Offset, prefix+sf.Name+".")
-				continue
-			}
-			tag, tagged := sf.Tag.Lookup("db")
-			if tagged {
-				tag, _, _ = strings.Cut(tag, ",")
-			}
-			if tag == "-" {
-				continue
-			}
-			name := tag
-			if !tagged {
-				name = sf.Name
-			}
-			i := columnForField(cols, p, name, !tagged)
-			if i < 0 {
-				missing = append(missing, prefix+sf.Name)
-				continue
-			}
-			found[i] = true // when two fields match one column, the later wins, as in pgx
-			plan[i] = fieldPlan{
-				offset: base + sf.Offset,
-				ptr:    reflect.New(sf.Type).Interface(),
-				s:      &scanner{cols: cols, col: p[i], target: t.String() + "." + prefix + sf.Name + " (" + sf.Type.String() + ")"},
-			}
+	for fi, f := range m.Fields {
+		i, err := columnForField(cols, p, f.Column, !f.Tagged)
+		if err != nil {
+			return nil, fmt.Errorf("%s field %s: %w", t, f.Name, err)
+		}
+		if i < 0 {
+			missing = append(missing, f.Name)
+			continue
+		}
+		if found[i] != 0 {
+			return nil, fmt.Errorf("%s fields %s and %s both match column %q: tag one of them `db:\"-\"` or alias the column",
+				t, m.Fields[found[i]-1].Name, f.Name, cols.names[p[i]])
+		}
+		found[i] = fi + 1
+		plan[i] = fieldPlan{
+			offset: f.Offset,
+			ptr:    reflect.New(f.Type).Interface(),
+			s:      &scanner{cols: cols, col: p[i], target: t.String() + "." + f.Name + " (" + f.Type.String() + ")"},
 		}
 	}
-	walk(t, 0, "")
-	for i, ok := range found {
-		if !ok {
+	for i, fi := range found {
+		if fi == 0 {
 			return nil, fmt.Errorf("%s has no field for column %q (add a field or a `db:\"%s\"` tag, or leave the column out of the query)",
 				t, cols.names[p[i]], cols.names[p[i]])
 		}
@@ -163,27 +153,30 @@ func planStruct[T any](cols *columns, p projection) ([]fieldPlan, error) {
 	return plan, nil
 }
 
-// columnForField finds the view column for a field, as pgx's fieldPosByName:
-// a tag matches exactly first, then case-insensitively; an untagged field
-// name matches case-insensitively with underscores removed on both sides.
-func columnForField(cols *columns, p projection, name string, normalize bool) int {
-	if normalize {
-		name = strings.ReplaceAll(name, "_", "")
-	} else {
+// columnForField finds the view column for a field, as pgx's
+// fieldPosByName: a tag matches exactly first, then case-insensitively; an
+// untagged field matches case-insensitively with underscores removed on both
+// sides. A name that matches two columns of the view (select 1 as x, 2 as x)
+// is an error naming both positions: which one was meant cannot be known.
+func columnForField(cols *columns, p projection, name string, normalize bool) (int, error) {
+	match := func(eq func(col string) bool) (int, error) {
+		at := -1
 		for i, j := range p {
-			if cols.names[j] == name {
-				return i
+			if eq(cols.names[j]) {
+				if at >= 0 {
+					return -1, fmt.Errorf("column %q is ambiguous: the result has it at positions %d and %d; alias one of them", name, at, i)
+				}
+				at = i
 			}
 		}
+		return at, nil
 	}
-	for i, j := range p {
-		col := cols.names[j]
-		if normalize {
-			col = strings.ReplaceAll(col, "_", "")
+	if !normalize {
+		if i, err := match(func(col string) bool { return col == name }); i >= 0 || err != nil {
+			return i, err
 		}
-		if strings.EqualFold(col, name) {
-			return i
-		}
+		return match(func(col string) bool { return strings.EqualFold(col, name) })
 	}
-	return -1
+	name = strings.ReplaceAll(name, "_", "")
+	return match(func(col string) bool { return strings.EqualFold(strings.ReplaceAll(col, "_", ""), name) })
 }

@@ -37,16 +37,21 @@ func ExampleGet() {
 	defer s.Close(ctx)
 
 	// select "id", "name" from "example_users" where "id" = $1
-	u, found, err := session.Get[exampleUser](ctx, s, 2)
-	fmt.Println(u.ID, u.Name, found, err)
+	u, err := session.Get[exampleUser](ctx, s, 2)
+	fmt.Println(u.ID, u.Name, err)
 
-	_, found, err = session.Get[exampleUser](ctx, s, 3)
-	fmt.Println(found, err)
+	// the same row is the same object: no second query
+	again, err := session.Get[exampleUser](ctx, s, 2)
+	fmt.Println(again == u, err)
+
+	missing, err := session.Get[exampleUser](ctx, s, 3)
+	fmt.Println(missing == nil, err)
 
 	_, err = session.GetOne[exampleUser](ctx, s, 3)
 	fmt.Println(errors.Is(err, buffered.ErrNoRows))
 	// Output:
-	// 2 bob true <nil>
-	// false <nil>
+	// 2 bob <nil>
+	// true <nil>
+	// true <nil>
 	// true
 }

@@ -71,9 +71,9 @@ func TestGet_SingleKey(t *testing.T) {
 		"drop table get_users")
 	ctx := context.Background()
 
-	u, ok, err := session.Get[getUser](ctx, s, 1)
+	u, err := session.Get[getUser](ctx, s, 1)
 	require.NoError(t, err)
-	require.True(t, ok)
+	require.NotNil(t, u)
 	assert.Equal(t, int64(1), u.ID)
 	assert.Equal(t, "ada", u.Name)
 	require.NotNil(t, u.Email)
@@ -82,7 +82,7 @@ func TestGet_SingleKey(t *testing.T) {
 
 	u, err = session.GetOne[getUser](ctx, s, int64(2))
 	require.NoError(t, err)
-	assert.Equal(t, getUser{ID: 2, Name: "bob"}, u)
+	assert.Equal(t, getUser{ID: 2, Name: "bob"}, *u)
 }
 
 func TestGet_NotFound(t *testing.T) {
@@ -90,10 +90,9 @@ func TestGet_NotFound(t *testing.T) {
 		"drop table get_users")
 	ctx := context.Background()
 
-	u, ok, err := session.Get[getUser](ctx, s, 42)
+	u, err := session.Get[getUser](ctx, s, 42)
 	require.NoError(t, err, "Get: not found is no error")
-	assert.False(t, ok)
-	assert.Equal(t, getUser{}, u)
+	assert.Nil(t, u)
 
 	_, err = session.GetOne[getUser](ctx, s, 42)
 	require.ErrorIs(t, err, buffered.ErrNoRows)
@@ -118,23 +117,23 @@ func TestGet_CompositeKeyInFieldOrder(t *testing.T) {
 
 	m, err := session.GetOne[getMembership](ctx, s, 1, 2)
 	require.NoError(t, err)
-	assert.Equal(t, getMembership{OrgID: 1, UserID: 2, Role: "viewer"}, m, "keys go in field order: org_id, then user_id")
+	assert.Equal(t, getMembership{OrgID: 1, UserID: 2, Role: "viewer"}, *m, "keys go in field order: org_id, then user_id")
 	assert.Equal(t, `select "org_id", "user_id", "role" from "get_memberships" where "org_id" = $1 and "user_id" = $2`, rec.last())
 
 	m, err = session.GetOne[getMembership](ctx, s, 2, 1)
 	require.NoError(t, err)
 	assert.Equal(t, "admin", m.Role)
 
-	_, ok, err := session.Get[getMembership](ctx, s, 1, 1)
+	none, err := session.Get[getMembership](ctx, s, 1, 1)
 	require.NoError(t, err)
-	assert.False(t, ok)
+	assert.Nil(t, none)
 }
 
 func TestGet_WrongNumberOfKeyValues(t *testing.T) {
 	s, rec := getFixture(t, "select 1", "select 1")
 	ctx := context.Background()
 	for _, key := range [][]any{{1}, {1, 2, 3}, nil} {
-		_, _, err := session.Get[getMembership](ctx, s, key...)
+		_, err := session.Get[getMembership](ctx, s, key...)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "(org_id, user_id)", "the message names the key columns")
 		assert.Contains(t, err.Error(), "want 2")
@@ -198,7 +197,7 @@ func TestGet_NamesNeedingQuotes(t *testing.T) {
 
 	it, err := session.GetOne[getOrderItem](ctx, s, 7, 2)
 	require.NoError(t, err)
-	assert.Equal(t, getOrderItem{OrderID: 7, Line: 2, Product: "cake"}, it)
+	assert.Equal(t, getOrderItem{OrderID: 7, Line: 2, Product: "cake"}, *it)
 	assert.Equal(t, `select "Order ID", "Line", "Product Name" from "Order Items" where "Order ID" = $1 and "Line" = $2`, rec.last())
 }
 
@@ -221,7 +220,7 @@ func TestGet_NamesFromGoNames(t *testing.T) {
 
 	a, err := session.GetOne[GetUserAccount](ctx, s, 5)
 	require.NoError(t, err)
-	assert.Equal(t, GetUserAccount{AccountID: 5, DisplayName: "Ada L.", HTTPStatus: 200}, a)
+	assert.Equal(t, GetUserAccount{AccountID: 5, DisplayName: "Ada L.", HTTPStatus: 200}, *a)
 	assert.Equal(t, `select "account_id", "display_name", "http_status" from "get_user_account" where "account_id" = $1`, rec.last())
 	_ = a.hidden
 }
@@ -262,13 +261,13 @@ func TestGet_KeyValuesAreBoundNotSpliced(t *testing.T) {
 		"drop table if exists get_tokens")
 	ctx := context.Background()
 
-	_, ok, err := session.Get[getToken](ctx, s, `x' or '1'='1`)
+	none, err := session.Get[getToken](ctx, s, `x' or '1'='1`)
 	require.NoError(t, err)
-	assert.False(t, ok, "the value matched no key: it was not read as SQL")
+	assert.Nil(t, none, "the value matched no key: it was not read as SQL")
 
 	tok, err := session.GetOne[getToken](ctx, s, nasty)
 	require.NoError(t, err)
-	assert.Equal(t, getToken{Code: nasty, Note: "b"}, tok, "the value is compared as it is")
+	assert.Equal(t, getToken{Code: nasty, Note: "b"}, *tok, "the value is compared as it is")
 
 	n, err := s.Scalar(ctx, "select count(*) from get_tokens")
 	require.NoError(t, err)
@@ -300,27 +299,27 @@ func TestGet_TypesThatCannotBeRead(t *testing.T) {
 	s, rec := getFixture(t, "select 1", "select 1")
 	ctx := context.Background()
 
-	_, _, err := session.Get[getNoKey](ctx, s, 1)
+	_, err := session.Get[getNoKey](ctx, s, 1)
 	require.ErrorIs(t, err, session.ErrNoPrimaryKey)
 	assert.Contains(t, err.Error(), "getNoKey")
 	_, err = session.GetOne[getNoKey](ctx, s, 1)
 	require.ErrorIs(t, err, session.ErrNoPrimaryKey)
 
-	_, _, err = session.Get[int](ctx, s, 1)
+	_, err = session.Get[int](ctx, s, 1)
 	assert.ErrorContains(t, err, "not a struct")
 
-	_, _, err = session.Get[struct {
+	_, err = session.Get[struct {
 		ID int64 `db:"id,pk"`
 	}](ctx, s, 1)
 	assert.ErrorContains(t, err, "table")
 
-	_, _, err = session.Get[getDupColumn](ctx, s, 1)
+	_, err = session.Get[getDupColumn](ctx, s, 1)
 	assert.ErrorContains(t, err, `column "id"`)
 
-	_, _, err = session.Get[getEmptyTag](ctx, s, 1)
+	_, err = session.Get[getEmptyTag](ctx, s, 1)
 	assert.ErrorContains(t, err, "without a column name")
 
-	_, _, err = session.Get[getBadTable](ctx, s, 1)
+	_, err = session.Get[getBadTable](ctx, s, 1)
 	assert.ErrorContains(t, err, "empty part")
 
 	assert.Empty(t, rec.sql, "nothing was sent")
@@ -342,14 +341,14 @@ func TestGet_InsideTransactionSeesItsWrites(t *testing.T) {
 	assert.Len(t, rec.sql, before, "inside a transaction Get runs on it, not through the router")
 	require.NoError(t, s.Rollback(ctx))
 
-	_, ok, err := session.Get[getUser](ctx, s, 9)
+	none, err := session.Get[getUser](ctx, s, 9)
 	require.NoError(t, err)
-	assert.False(t, ok)
+	assert.Nil(t, none)
 }
 
 func TestGet_ServerErrorsAreWrapped(t *testing.T) {
 	s, _ := getFixture(t, "select 1", "select 1")
-	_, _, err := session.Get[getUser](context.Background(), s, 1)
+	_, err := session.Get[getUser](context.Background(), s, 1)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "get_users", "the table does not exist")
 	assert.False(t, errors.Is(err, buffered.ErrNoRows))
@@ -369,7 +368,7 @@ func TestGet_ConcurrentPlanning(t *testing.T) {
 		wg.Go(func() {
 			s := m.New()
 			defer s.Close(context.Background())
-			_, _, err := session.Get[getFresh](context.Background(), s, 1, 2)
+			_, err := session.Get[getFresh](context.Background(), s, 1, 2)
 			assert.ErrorContains(t, err, "want 1 key value")
 		})
 	}

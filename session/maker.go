@@ -17,6 +17,8 @@ import (
 type Maker struct {
 	pool *pgxpool.Pool
 
+	catalog catalog // foreign keys per table, for flush order
+
 	mu   sync.Mutex
 	cfg  config
 	open map[*Session]struct{} // sessions holding a connection, for CloseAll
@@ -28,6 +30,9 @@ type config struct {
 	router Router
 	retry  RetryPolicy
 	info   map[string]any
+
+	noAutoflush  bool // WithAutoflush(false)
+	keepOnCommit bool // WithExpireOnCommit(false)
 }
 
 // Option configures a Maker (NewMaker, Configure) or one session (New).
@@ -61,6 +66,22 @@ func WithInfo(info map[string]any) Option {
 		maps.Copy(c.info, info)
 	}
 }
+
+// WithAutoflush turns autoflush on (the default) or off: with it, pending
+// unit-of-work changes are flushed before every statement the session runs
+// (Execute, Scalar, Scalars, Stream, Select, a Get that queries), so queries
+// see them. Outside a transaction an autoflush commits, as every statement
+// there does. Session.NoAutoflush suspends it for one function.
+func WithAutoflush(on bool) Option { return func(c *config) { c.noAutoflush = !on } }
+
+// WithExpireOnCommit sets whether a commit expires every object in the
+// session (default true, as SQLAlchemy's expire_on_commit). In Go an
+// expired object keeps its field values; expiry only makes the next Get of
+// it query the database instead of answering from the identity map, so the
+// default costs nothing until the program loads again, and then it gives
+// the rows as the next transaction sees them. Turn it off for sessions that
+// keep reading their objects after commit and accept data as of the commit.
+func WithExpireOnCommit(on bool) Option { return func(c *config) { c.keepOnCommit = !on } }
 
 // NewMaker returns a Maker whose sessions take connections from pool. For
 // context cancellation that keeps connections healthy, make the pool with

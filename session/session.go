@@ -40,6 +40,8 @@ type Session struct {
 	txs  []*Tx                 // txs[0] is the outermost transaction, then savepoints
 	view atomic.Pointer[[]*Tx] // a copy of txs for the state accessors (see setTxs)
 	info map[string]any
+
+	work *unitOfWork // the identity map and change tracking, made on first use
 }
 
 // enter marks the session busy for one call.
@@ -64,18 +66,45 @@ func (s *Session) current() querier {
 // Execute runs sql with args bound as $1, $2, ... and returns every row in a
 // buffered.Result; outside a transaction the connection goes back to the
 // pool before it returns. A server error anywhere in the result is returned
-// as the *pgconn.PgError it is, with no partial Result.
+// as the *pgconn.PgError it is, with no partial Result. Pending
+// unit-of-work changes are flushed first (autoflush), so the statement sees
+// them.
 func (s *Session) Execute(ctx context.Context, sql string, args ...any) (*buffered.Result, error) {
 	if err := s.enter("Execute"); err != nil {
 		return nil, err
 	}
 	defer s.leave()
+	return s.statement(ctx, "Execute", sql, args)
+}
+
+// statement is Execute for a session already entered: the check for a
+// failed flush, the autoflush, then the statement.
+func (s *Session) statement(ctx context.Context, op, sql string, args []any) (*buffered.Result, error) {
+	if err := s.usable(op); err != nil {
+		return nil, err
+	}
+	if err := s.autoflush(ctx, op); err != nil {
+		return nil, err
+	}
 	rows, release, err := s.exec.query(ctx, s.current(), sql, args)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	return buffered.FromRows(rows)
+}
+
+// autoflush flushes pending changes before a statement, unless the session
+// was made WithAutoflush(false) or runs inside NoAutoflush. The session is
+// entered.
+func (s *Session) autoflush(ctx context.Context, op string) error {
+	if s.work == nil || s.cfg.noAutoflush || s.work.noAutoflush > 0 {
+		return nil
+	}
+	if err := s.flush(ctx, op+" (autoflush)", nil); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Scalar runs sql and returns the first column of its first row (nil for
@@ -107,11 +136,12 @@ func (s *Session) Info() map[string]any {
 	return s.info
 }
 
-// Close rolls back whatever transaction is open and gives the connection
-// back to the pool. A stream still open on the transaction is closed first
-// (call Close from the goroutine that reads it). The session may be used
-// again afterwards; it starts afresh. Close while another call is running
-// fails with ErrBusy.
+// Close rolls back whatever transaction is open, gives the connection back
+// to the pool and takes every object out of the session (its unflushed
+// changes are dropped, as SQLAlchemy's close). A stream still open on the
+// transaction is closed first (call Close from the goroutine that reads
+// it). The session may be used again afterwards; it starts afresh. Close
+// while another call is running fails with ErrBusy.
 func (s *Session) Close(ctx context.Context) error {
 	if st := s.txStream.Load(); st != nil {
 		st.Close() // waits until the stream has given the session back
@@ -120,7 +150,12 @@ func (s *Session) Close(ctx context.Context) error {
 		return err
 	}
 	defer s.leave()
-	return s.endAll(ctx, false)
+	err := s.endAll(ctx, false)
+	if s.work != nil {
+		s.work.dropAll()
+		s.work.failed = nil
+	}
+	return err
 }
 
 // endAll commits or rolls back the outermost transaction (and with it every
@@ -151,5 +186,6 @@ func (s *Session) endAll(ctx context.Context, commit bool) error {
 		_ = conn.Conn().Close(ctx)
 	}
 	conn.Release()
+	s.afterEnd(commit && err == nil)
 	return err
 }

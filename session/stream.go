@@ -43,11 +43,20 @@ func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.
 			opts, args = o, args[1:]
 		}
 	}
-	if opts.Cursor {
-		return s.streamCursor(ctx, opts, sql, args)
-	}
 	if err := s.enter("Stream"); err != nil {
 		return nil, err
+	}
+	if err := s.usable("Stream"); err != nil {
+		s.leave()
+		return nil, err
+	}
+	if err := s.autoflush(ctx, "Stream"); err != nil {
+		s.leave()
+		return nil, err
+	}
+	if opts.Cursor {
+		s.leave()
+		return s.streamCursor(ctx, opts, sql, args)
 	}
 	if len(s.txs) > 0 {
 		return s.streamInTx(ctx, opts, sql, args)

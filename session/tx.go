@@ -67,10 +67,18 @@ func (s *Session) BeginNested(ctx context.Context) (*Tx, error) {
 		return nil, err
 	}
 	defer s.leave()
+	if err := s.usable("BeginNested"); err != nil {
+		return nil, err
+	}
 	if len(s.txs) == 0 {
 		if _, err := s.begin(ctx); err != nil {
 			return nil, err
 		}
+	}
+	// a savepoint starts from flushed state, so its rollback undoes exactly
+	// what was flushed since
+	if err := s.flushBeforeCommit(ctx, "BeginNested"); err != nil {
+		return nil, err
 	}
 	inner := s.txs[len(s.txs)-1]
 	sp, err := inner.tx.Begin(ctx)
@@ -79,6 +87,9 @@ func (s *Session) BeginNested(ctx context.Context) (*Tx, error) {
 	}
 	t := &Tx{s: s, tx: sp, depth: len(s.txs)}
 	s.setTxs(append(s.txs, t))
+	if s.work != nil {
+		s.work.beganNested()
+	}
 	return t, nil
 }
 
@@ -102,7 +113,21 @@ func (s *Session) endOuter(ctx context.Context, op string, commit bool) error {
 	if len(s.txs) == 0 {
 		return fmt.Errorf("%s: %w", op, ErrNoTransaction)
 	}
+	if commit {
+		if err := s.commitReady(ctx, op); err != nil {
+			return err
+		}
+	}
 	return s.endAll(ctx, commit)
+}
+
+// commitReady flushes before a commit; a session whose failed flush needs a
+// rollback cannot commit.
+func (s *Session) commitReady(ctx context.Context, op string) error {
+	if err := s.usable(op); err != nil {
+		return err
+	}
+	return s.flushBeforeCommit(ctx, op)
 }
 
 // setTxs replaces the open transactions (the session is entered) and
@@ -170,6 +195,11 @@ func (t *Tx) end(ctx context.Context, op string, commit bool) error {
 	if t.done {
 		return fmt.Errorf("%s: %w", op, ErrTxDone)
 	}
+	if commit {
+		if err := s.commitReady(ctx, op); err != nil {
+			return err
+		}
+	}
 	if t.depth == 0 {
 		return s.endAll(ctx, commit)
 	}
@@ -180,9 +210,21 @@ func (t *Tx) end(ctx context.Context, op string, commit bool) error {
 	s.setTxs(s.txs[:t.depth])
 	t.done = true
 	if commit {
-		return t.tx.Commit(ctx)
+		err := t.tx.Commit(ctx)
+		if s.work != nil {
+			if err == nil {
+				s.work.releasedNested(t.depth)
+			} else {
+				s.work.rolledBackNested(t.depth)
+			}
+		}
+		return err
 	}
-	return t.tx.Rollback(ctx)
+	err := t.tx.Rollback(ctx)
+	if s.work != nil {
+		s.work.rolledBackNested(t.depth)
+	}
+	return err
 }
 
 // IsNested reports whether t is a savepoint.

@@ -1,0 +1,336 @@
+package session
+
+import (
+	"fmt"
+	"iter"
+	"reflect"
+	"unsafe"
+	"weak"
+
+	"github.com/streamcat/streamcat/internal/mapping"
+)
+
+// status is where an object is in its session's unit of work.
+type status uint8
+
+const (
+	pending    status = iota + 1 // added, INSERTed at the next flush
+	persistent                   // has a row; UPDATEd at a flush when changed
+	deleting                     // persistent, DELETEd at the next flush
+)
+
+// tracked is the session's record of one object.
+type tracked struct {
+	ref     any            // the program's *T: keeps it alive and is what the API hands back
+	ptr     unsafe.Pointer // the struct
+	plan    *trackPlan
+	st      status
+	id      identity // persistent and deleting objects
+	snap    snapshot // persistent and deleting objects: the row as last loaded or flushed
+	expired bool     // reload at the next load through the session
+	// expiredCols limits expired to these fields (nil: all of them)
+	expiredCols []int
+	seq     uint64   // order of Add, for pending objects
+}
+
+func (t *tracked) m() *mapping.Type { return t.plan.m }
+
+// unitOfWork is a session's identity map and change tracking. It lives with
+// the session and, like the session, is used from one goroutine at a time.
+type unitOfWork struct {
+	s     *Session
+	self  weak.Pointer[unitOfWork]
+	byPtr map[unsafe.Pointer]*tracked // every object the session holds
+	byKey map[identity]*tracked       // persistent and deleting objects
+	seq   uint64
+
+	// undo is what the open transaction's flushes changed, so that Rollback
+	// (or a savepoint's) can put the objects back; marks[i] is where the
+	// savepoint at depth i+1 began.
+	undo  []undoEntry
+	marks []savepointMark
+
+	failed      error // a flush failure that left the transaction unusable
+	noAutoflush int
+}
+
+// uow returns the session's unit of work, making it on first use.
+func (s *Session) uow() *unitOfWork {
+	if s.work == nil {
+		u := &unitOfWork{s: s, byPtr: map[unsafe.Pointer]*tracked{}, byKey: map[identity]*tracked{}}
+		u.self = weak.Make(u)
+		s.work = u
+	}
+	return s.work
+}
+
+// hold records t as held by this session.
+func (u *unitOfWork) hold(t *tracked) {
+	u.byPtr[t.ptr] = t
+	owners.Store(ownerKey(t.ptr), u.self)
+}
+
+// drop forgets t.
+func (u *unitOfWork) drop(t *tracked) {
+	delete(u.byPtr, t.ptr)
+	if t.st != pending && u.byKey[t.id] == t {
+		delete(u.byKey, t.id)
+	}
+	owners.CompareAndDelete(ownerKey(t.ptr), u.self)
+}
+
+// dropAll forgets every object.
+func (u *unitOfWork) dropAll() {
+	for _, t := range u.byPtr {
+		owners.CompareAndDelete(ownerKey(t.ptr), u.self)
+	}
+	clear(u.byPtr)
+	clear(u.byKey)
+	u.undo, u.marks = nil, nil
+}
+
+// claim checks that o may join this session: no other session holds it.
+func (u *unitOfWork) claim(op string, o object) error {
+	if other := ownerOf(o.ptr); other != nil && other != u {
+		return fmt.Errorf("session.%s(%T): %w", op, o.ref, ErrOtherSession)
+	}
+	return nil
+}
+
+// Add puts obj, a pointer to a mapped struct, into the session: a new
+// object becomes pending and is INSERTed at the next flush (SQLAlchemy's
+// add). Adding an object the session already holds does nothing, except
+// that an object marked for deletion is kept after all. Cost: no SQL, one
+// map entry.
+//
+// Errors (errors.Is): ErrNotMapped (nil, not a pointer to a struct, a type
+// without a table or primary key), ErrOtherSession, ErrIdentityConflict (a
+// key already set on obj names a row whose object the session already
+// holds), ErrPendingRollback, ErrBusy.
+func (s *Session) Add(obj any) error {
+	if err := s.enter("Add"); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.add(obj)
+}
+
+// AddAll is Add for each object, stopping at the first error (the objects
+// before it are added).
+func (s *Session) AddAll(objs ...any) error {
+	if err := s.enter("AddAll"); err != nil {
+		return err
+	}
+	defer s.leave()
+	for _, obj := range objs {
+		if err := s.add(obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Session) add(obj any) error {
+	if err := s.usable("Add"); err != nil {
+		return err
+	}
+	o, err := inspect("Add", obj)
+	if err != nil {
+		return err
+	}
+	u := s.uow()
+	if t := u.byPtr[o.ptr]; t != nil {
+		if t.st == deleting {
+			t.st = persistent
+		}
+		return nil
+	}
+	if err := u.claim("Add", o); err != nil {
+		return err
+	}
+	if id, known := keyOf(o.m, o.ptr); known {
+		if other := u.byKey[id]; other != nil {
+			return fmt.Errorf("session.Add(%s): %w", id.export(), ErrIdentityConflict)
+		}
+	}
+	u.seq++
+	u.hold(&tracked{ref: obj, ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq})
+	// the objects its ref fields point to come along (SQLAlchemy's
+	// save-update cascade)
+	for _, r := range o.m.Refs {
+		target := reflect.NewAt(reflect.PointerTo(r.Target), unsafe.Add(o.ptr, r.Offset)).Elem()
+		if !target.IsNil() && u.byPtr[target.UnsafePointer()] == nil {
+			if err := s.add(target.Interface()); err != nil {
+				return fmt.Errorf("session.Add(%T): its field %s: %w", obj, r.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Delete marks obj for deletion: its row is DELETEd at the next flush
+// (SQLAlchemy's delete). An object that is still pending is simply taken out
+// of the session (there is no row to delete). Cost: no SQL.
+//
+// Errors: ErrNotMapped, ErrNotInSession (the session never saw obj: load it
+// through the session, or Merge it, first), ErrPendingRollback, ErrBusy.
+func (s *Session) Delete(obj any) error {
+	if err := s.enter("Delete"); err != nil {
+		return err
+	}
+	defer s.leave()
+	if err := s.usable("Delete"); err != nil {
+		return err
+	}
+	t, err := s.held("Delete", obj)
+	if err != nil {
+		return err
+	}
+	if t.st == pending {
+		s.work.drop(t)
+		return nil
+	}
+	t.st = deleting
+	return nil
+}
+
+// held returns the record of obj, which must be in the session.
+func (s *Session) held(op string, obj any) (*tracked, error) {
+	o, err := inspect(op, obj)
+	if err != nil {
+		return nil, err
+	}
+	if s.work != nil {
+		if t := s.work.byPtr[o.ptr]; t != nil {
+			return t, nil
+		}
+	}
+	id, _ := keyOf(o.m, o.ptr)
+	return nil, fmt.Errorf("session.%s(%s): %w", op, id.export(), ErrNotInSession)
+}
+
+// Expunge takes obj out of the session without touching its row
+// (SQLAlchemy's expunge): its pending insert, changes or deletion are
+// forgotten, and it may join another session. Errors: ErrNotMapped,
+// ErrNotInSession, ErrBusy.
+func (s *Session) Expunge(obj any) error {
+	if err := s.enter("Expunge"); err != nil {
+		return err
+	}
+	defer s.leave()
+	t, err := s.held("Expunge", obj)
+	if err != nil {
+		return err
+	}
+	s.work.drop(t)
+	return nil
+}
+
+// ExpungeAll takes every object out of the session (SQLAlchemy's
+// expunge_all); Close does it too. Objects keep their field values.
+func (s *Session) ExpungeAll() error {
+	if err := s.enter("ExpungeAll"); err != nil {
+		return err
+	}
+	defer s.leave()
+	if s.work != nil {
+		s.work.dropAll()
+	}
+	return nil
+}
+
+// Contains reports whether the session holds obj (pending, persistent or
+// marked for deletion).
+func (s *Session) Contains(obj any) bool {
+	o, err := inspect("Contains", obj)
+	if err != nil || s.work == nil {
+		return false
+	}
+	return s.work.byPtr[o.ptr] != nil
+}
+
+// New returns the pending objects, in the order they were added
+// (SQLAlchemy's Session.new).
+func (s *Session) New() []any {
+	return s.collect(func(t *tracked) bool { return t.st == pending })
+}
+
+// Deleted returns the objects marked for deletion (Session.deleted).
+func (s *Session) Deleted() []any {
+	return s.collect(func(t *tracked) bool { return t.st == deleting })
+}
+
+// Dirty returns the persistent objects with a column value that differs
+// from the row as last loaded or flushed (Session.dirty). Cost: it compares
+// every field of every persistent object with its snapshot.
+func (s *Session) Dirty() []any {
+	return s.collect(func(t *tracked) bool { return t.st == persistent && len(t.plan.changes(&t.snap, t.ptr)) > 0 })
+}
+
+func (s *Session) collect(keep func(*tracked) bool) []any {
+	if s.work == nil {
+		return nil
+	}
+	var out []*tracked
+	for _, t := range s.work.byPtr {
+		if keep(t) {
+			out = append(out, t)
+		}
+	}
+	sortTracked(out)
+	refs := make([]any, len(out))
+	for i, t := range out {
+		refs[i] = t.ref
+	}
+	return refs
+}
+
+// IsModified reports whether obj has changes the next flush would write: a
+// pending object, one marked for deletion, or a persistent one whose
+// columns differ from its snapshot. Optional column names limit the check
+// to those columns. An object the session does not hold is not modified.
+func (s *Session) IsModified(obj any, columns ...string) bool {
+	o, err := inspect("IsModified", obj)
+	if err != nil || s.work == nil {
+		return false
+	}
+	t := s.work.byPtr[o.ptr]
+	switch {
+	case t == nil:
+		return false
+	case t.st != persistent:
+		return true
+	case len(columns) == 0:
+		return len(t.plan.changes(&t.snap, t.ptr)) > 0
+	}
+	for _, c := range columns {
+		if i := o.m.Field(c); i >= 0 && t.plan.changed(&t.snap, t.ptr, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// Objects iterates over every object the session holds (its identity map
+// plus the pending objects), in no particular order. Do not call other
+// methods of the session while iterating.
+func (s *Session) Objects() iter.Seq[any] {
+	return func(yield func(any) bool) {
+		if s.work == nil {
+			return
+		}
+		for _, t := range s.work.byPtr {
+			if !yield(t.ref) {
+				return
+			}
+		}
+	}
+}
+
+// usable fails when a failed flush left the transaction needing a rollback.
+func (s *Session) usable(op string) error {
+	if s.work != nil && s.work.failed != nil {
+		return fmt.Errorf("session.%s: %w (the flush failed with: %w)", op, ErrPendingRollback, s.work.failed)
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"unsafe"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamcat/streamcat/internal/mapping"
+)
+
+// Flush writes the session's changes to the database now (SQLAlchemy's
+// flush): INSERTs for pending objects, UPDATEs of the changed columns of
+// persistent ones, DELETEs for objects marked for deletion. With objs, only
+// those objects are flushed.
+//
+// Order: parents before children for inserts and updates, children before
+// parents for deletes, from the foreign keys in pg_catalog (read once per
+// table and cached by the Maker) and from ref fields; rows of a
+// self-referential table follow their references. A ref field's target key
+// is copied into the referencing columns once the target has it.
+//
+// Batching: pending objects of one table go in multi-row INSERT ...
+// RETURNING statements (up to 1000 rows each) that read back the keys and
+// defaults the server made, assigned back in row order; when nothing needs
+// to come back and there are at least 64 rows, they go through COPY
+// instead. UPDATEs of all changed objects go in one pgx batch (one round
+// trip); DELETEs of one table in one statement.
+//
+// A flush is atomic: outside a transaction it runs in one of its own, which
+// it commits; inside one it runs under a SAVEPOINT (one subtransaction per
+// flush that writes). When any statement fails (a constraint, a stale
+// version, a lost connection), the database keeps none of the flush's
+// changes, and the objects and the session's bookkeeping are as before the
+// flush: fix the cause and flush again, or roll back. If the savepoint
+// itself cannot be rolled back (the connection is gone), the session fails
+// every call with ErrPendingRollback until Rollback or Close.
+//
+// Cost: one round trip to open and one to end the flush's transaction or
+// savepoint, one per 1000 inserted rows of a table (or one COPY), one for
+// all updates, one per table with deletions, and one catalog query per table
+// the Maker has not seen yet. Finding the changed objects compares every
+// field of every persistent object the session holds with its snapshot.
+func (s *Session) Flush(ctx context.Context, objs ...any) error {
+	if err := s.enter("Flush"); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.flush(ctx, "Flush", objs)
+}
+
+// flushWork is what one flush writes.
+type flushWork struct {
+	inserts []*tracked // pending, in Add order
+	updates []*tracked // persistent objects that may have changed
+	deletes []*tracked
+}
+
+func (w *flushWork) types() []*mapping.Type {
+	seen := map[*mapping.Type]bool{}
+	var out []*mapping.Type
+	for _, list := range [][]*tracked{w.inserts, w.updates, w.deletes} {
+		for _, t := range list {
+			if m := t.m(); !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// collectWork finds what a flush of only (or of everything) has to write;
+// nil when there is nothing.
+func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
+	var set map[*tracked]bool
+	if len(only) > 0 {
+		set = make(map[*tracked]bool, len(only))
+		for _, obj := range only {
+			t, err := u.s.held(op, obj)
+			if err != nil {
+				return nil, err
+			}
+			set[t] = true
+		}
+	}
+	w := &flushWork{}
+	found := false
+	for _, t := range u.byPtr {
+		if set != nil && !set[t] {
+			continue
+		}
+		switch t.st {
+		case pending:
+			w.inserts = append(w.inserts, t)
+			found = true
+		case deleting:
+			w.deletes = append(w.deletes, t)
+			found = true
+		case persistent:
+			if !found && (len(t.plan.changes(&t.snap, t.ptr)) > 0 || u.refsDiffer(t)) {
+				found = true
+			}
+			w.updates = append(w.updates, t)
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	sortTracked(w.inserts)
+	sortTracked(w.deletes)
+	return w, nil
+}
+
+// refsDiffer reports whether a ref field of t points to an object whose key
+// differs from t's referencing columns.
+func (u *unitOfWork) refsDiffer(t *tracked) bool {
+	m := t.m()
+	for _, r := range m.Refs {
+		target := u.byPtr[*(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset))]
+		if target == nil {
+			continue
+		}
+		tm := target.m()
+		for i, c := range r.Columns {
+			if i < len(tm.Keys) && !reflect.DeepEqual(keyValue(fieldValue(t.ptr, &m.Fields[c])), keyValue(fieldValue(target.ptr, &tm.Fields[tm.Keys[i]]))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// flush runs one flush; the session is entered.
+func (s *Session) flush(ctx context.Context, op string, only []any) error {
+	if err := s.usable(op); err != nil {
+		return err
+	}
+	u := s.work
+	if u == nil || len(u.byPtr) == 0 {
+		return nil
+	}
+	w, err := u.collectWork(op, only)
+	if err != nil || w == nil {
+		return err
+	}
+	var tx pgx.Tx
+	inTx := len(s.txs) > 0
+	if inTx {
+		tx, err = s.txs[len(s.txs)-1].tx.Begin(ctx) // SAVEPOINT
+	} else {
+		tx, err = s.exec.pool.Begin(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("session.%s: beginning the flush: %w", op, err)
+	}
+	j := &journal{}
+	done, err := u.write(ctx, tx, w, j)
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		j.undo()
+		rerr := tx.Rollback(context.WithoutCancel(ctx))
+		if inTx && rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			u.failed = err
+		}
+		return fmt.Errorf("session.%s: %w", op, err)
+	}
+	u.settle(done, j, inTx)
+	return nil
+}
+
+// journal keeps a copy of each object the flush writes fields of (keys and
+// defaults read back, versions, referencing columns), to put them back if
+// the flush fails.
+type journal struct {
+	saved map[*tracked]unsafe.Pointer
+	order []*tracked
+}
+
+// save copies t's struct before its first change in this flush.
+func (j *journal) save(t *tracked) {
+	if _, ok := j.saved[t]; ok {
+		return
+	}
+	if j.saved == nil {
+		j.saved = map[*tracked]unsafe.Pointer{}
+	}
+	cp := reflect.New(t.m().Go)
+	cp.Elem().Set(reflect.NewAt(t.m().Go, t.ptr).Elem())
+	j.saved[t] = cp.UnsafePointer()
+	j.order = append(j.order, t)
+}
+
+// before returns t's struct as it was before the flush (nil if the flush
+// did not change it).
+func (j *journal) before(t *tracked) unsafe.Pointer { return j.saved[t] }
+
+func (j *journal) undo() {
+	for _, t := range j.order {
+		reflect.NewAt(t.m().Go, t.ptr).Elem().Set(reflect.NewAt(t.m().Go, j.saved[t]).Elem())
+	}
+}
+
+// setField writes v into field f of t, saving t first.
+func (j *journal) setField(t *tracked, f *mapping.Field, v reflect.Value) {
+	j.save(t)
+	reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Elem().Set(v)
+}
+
+// flushed is what a successful flush did, applied to the bookkeeping once
+// its transaction or savepoint has committed.
+type flushed struct {
+	inserted []*tracked
+	updated  []*tracked
+	deleted  []*tracked
+}
+
+// write sends the flush's statements on tx.
+func (u *unitOfWork) write(ctx context.Context, tx pgx.Tx, w *flushWork, j *journal) (*flushed, error) {
+	types := w.types()
+	info := make(map[*mapping.Type]*tableInfo, len(types))
+	for _, m := range types {
+		ti, err := u.s.maker.catalog.table(ctx, tx, m.Quoted)
+		if err != nil {
+			return nil, err
+		}
+		info[m] = ti
+	}
+	rank := rankTables(types, info)
+	byTable := func(list []*tracked) [][]*tracked {
+		groups := make([][]*tracked, len(rank))
+		for _, t := range list {
+			r := rank[t.m()]
+			groups[r] = append(groups[r], t)
+		}
+		return groups
+	}
+	done := &flushed{}
+	for _, group := range byTable(w.inserts) {
+		if len(group) == 0 {
+			continue
+		}
+		lvls, err := levels(group, info[group[0].m()], u.byPtr)
+		if err != nil {
+			return nil, err
+		}
+		for _, lv := range lvls {
+			for _, t := range lv {
+				u.copyRefs(t, j)
+			}
+			if err := insertRows(ctx, tx, lv, j); err != nil {
+				return nil, err
+			}
+			done.inserted = append(done.inserted, lv...)
+		}
+	}
+	var changed []*tracked
+	var cols [][]int
+	for _, group := range byTable(w.updates) {
+		for _, t := range group {
+			u.copyRefs(t, j)
+			if c := t.plan.changes(&t.snap, t.ptr); len(c) > 0 {
+				changed, cols = append(changed, t), append(cols, c)
+			}
+		}
+	}
+	if err := updateRows(ctx, tx, changed, cols, j); err != nil {
+		return nil, err
+	}
+	done.updated = changed
+	groups := byTable(w.deletes)
+	for i := len(groups) - 1; i >= 0; i-- {
+		if len(groups[i]) == 0 {
+			continue
+		}
+		if err := deleteRows(ctx, tx, groups[i]); err != nil {
+			return nil, err
+		}
+		done.deleted = append(done.deleted, groups[i]...)
+	}
+	return done, nil
+}
+
+// copyRefs fills t's referencing columns from the keys of the objects its
+// ref fields point to, where those are held by the session and have keys.
+func (u *unitOfWork) copyRefs(t *tracked, j *journal) {
+	m := t.m()
+	for _, r := range m.Refs {
+		target := u.byPtr[*(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset))]
+		if target == nil {
+			continue
+		}
+		tm := target.m()
+		for i, c := range r.Columns {
+			if i >= len(tm.Keys) {
+				break
+			}
+			kf, f := &tm.Fields[tm.Keys[i]], &m.Fields[c]
+			if fieldIsZero(target.ptr, kf) {
+				continue // not inserted yet
+			}
+			src := reflect.NewAt(kf.Type, fieldPtr(target.ptr, kf)).Elem()
+			dst := reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Elem()
+			v, ok := convertKey(src, f.Type)
+			if ok && !reflect.DeepEqual(dst.Interface(), v.Interface()) {
+				j.setField(t, f, v)
+			}
+		}
+	}
+}
+
+// convertKey converts a key value to a referencing field's type: the same
+// type, a convertible one (int32 -> int64), or a pointer to one (a nullable
+// foreign key).
+func convertKey(v reflect.Value, to reflect.Type) (reflect.Value, bool) {
+	switch {
+	case v.Type().AssignableTo(to):
+		return v, true
+	case v.Type().ConvertibleTo(to) && to.Kind() != reflect.String:
+		return v.Convert(to), true
+	case to.Kind() == reflect.Pointer:
+		inner, ok := convertKey(v, to.Elem())
+		if !ok {
+			return v, false
+		}
+		p := reflect.New(to.Elem())
+		p.Elem().Set(inner)
+		return p, true
+	}
+	return v, false
+}
+
+// settle applies a committed flush to the bookkeeping: inserted objects
+// become persistent, updated ones get new snapshots, deleted ones leave the
+// session. Inside a transaction it records how to undo this on rollback.
+func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
+	for _, t := range done.deleted {
+		if inTx {
+			u.undo = append(u.undo, undoEntry{t: t, was: deleting, snap: t.snap})
+		}
+		u.drop(t)
+	}
+	for _, t := range done.inserted {
+		if inTx {
+			u.undo = append(u.undo, undoEntry{t: t, was: pending, fields: j.before(t)})
+		}
+		t.st = persistent
+		t.id, _ = keyOf(t.m(), t.ptr)
+		t.plan.take(&t.snap, t.ptr)
+		u.byKey[t.id] = t
+	}
+	for _, t := range done.updated {
+		if inTx {
+			old := snapshot{}
+			t.plan.take(&old, t.snap.shallow) // a copy of the old snapshot
+			if len(t.plan.deep) > 0 {
+				old.deep = append([]any(nil), t.snap.deep...)
+			}
+			u.undo = append(u.undo, undoEntry{t: t, was: persistent, snap: old, fields: j.before(t)})
+		}
+		t.plan.take(&t.snap, t.ptr)
+		if id, _ := keyOf(t.m(), t.ptr); id != t.id { // the key itself was updated
+			delete(u.byKey, t.id)
+			t.id = id
+			u.byKey[id] = t
+		}
+	}
+}

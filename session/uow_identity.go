@@ -1,0 +1,193 @@
+package session
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"unsafe"
+	"weak"
+
+	"github.com/streamcat/streamcat/internal/mapping"
+)
+
+// Identity is what identifies an object in a session's identity map: its
+// type and its primary-key values, in key order (SQLAlchemy's identity_key).
+type Identity struct {
+	Type reflect.Type
+	Key  []any
+}
+
+func (id Identity) String() string {
+	parts := make([]string, len(id.Key))
+	for i, k := range id.Key {
+		parts[i] = fmt.Sprint(k)
+	}
+	return fmt.Sprintf("%s(%s)", id.Type, strings.Join(parts, ", "))
+}
+
+// identity is Identity as a map key.
+type identity struct {
+	t reflect.Type
+	k any // the key value; [2]any..[4]any for composite keys, a string beyond
+}
+
+func (id identity) export() Identity {
+	out := Identity{Type: id.t}
+	switch k := id.k.(type) {
+	case [2]any:
+		out.Key = k[:]
+	case [3]any:
+		out.Key = k[:]
+	case [4]any:
+		out.Key = k[:]
+	case compositeKey:
+		out.Key = k.vals
+	default:
+		out.Key = []any{k}
+	}
+	return out
+}
+
+// compositeKey is a key of more than four columns: its string is the map
+// key, vals are kept for messages.
+type compositeKey struct {
+	s    string
+	vals []any
+}
+
+// keyValue makes one key column's value comparable: a []byte key (bytea)
+// becomes a string, a non-nil pointer the value it points to.
+func keyValue(v any) any {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		return keyValue(rv.Elem().Interface()) // a nullable foreign key (*int64) matches the key it holds
+	}
+	return v
+}
+
+// makeIdentity builds the map key from key values in key order.
+func makeIdentity(t reflect.Type, vals []any) identity {
+	for i := range vals {
+		vals[i] = keyValue(vals[i])
+	}
+	switch len(vals) {
+	case 1:
+		return identity{t, vals[0]}
+	case 2:
+		return identity{t, [2]any{vals[0], vals[1]}}
+	case 3:
+		return identity{t, [3]any{vals[0], vals[1], vals[2]}}
+	case 4:
+		return identity{t, [4]any{vals[0], vals[1], vals[2], vals[3]}}
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		fmt.Fprintf(&b, "%T:%#v\x1f", v, v)
+	}
+	return identity{t, compositeKey{s: b.String(), vals: vals}}
+}
+
+// fieldPtr is the address of field f of the struct at base.
+func fieldPtr(base unsafe.Pointer, f *mapping.Field) unsafe.Pointer {
+	return unsafe.Add(base, f.Offset)
+}
+
+// fieldValue reads field f of the struct at base as an any.
+func fieldValue(base unsafe.Pointer, f *mapping.Field) any {
+	return reflect.NewAt(f.Type, fieldPtr(base, f)).Elem().Interface()
+}
+
+// fieldIsZero reports whether field f of the struct at base is its type's
+// zero value.
+func fieldIsZero(base unsafe.Pointer, f *mapping.Field) bool {
+	return reflect.NewAt(f.Type, fieldPtr(base, f)).Elem().IsZero()
+}
+
+// keyOf reads the identity of the struct at base; ok is false when a key
+// field is still zero (a key the server has yet to assign).
+func keyOf(m *mapping.Type, base unsafe.Pointer) (id identity, ok bool) {
+	vals := make([]any, len(m.Keys))
+	ok = true
+	for i, k := range m.Keys {
+		f := &m.Fields[k]
+		if fieldIsZero(base, f) && f.Default {
+			ok = false
+		}
+		vals[i] = fieldValue(base, f)
+	}
+	return makeIdentity(m.Go, vals), ok
+}
+
+// IdentityKey returns the identity of obj, a pointer to a mapped struct:
+// its type and current primary-key values (SQLAlchemy's identity_key). It
+// needs no session.
+func IdentityKey(obj any) (Identity, error) {
+	o, err := inspect("IdentityKey", obj)
+	if err != nil {
+		return Identity{}, err
+	}
+	id, _ := keyOf(o.m, o.ptr)
+	return id.export(), nil
+}
+
+// object is a checked argument of the unit-of-work API.
+type object struct {
+	ref any            // the caller's *T
+	ptr unsafe.Pointer // the struct
+	m   *mapping.Type
+}
+
+// inspect checks that obj is a non-nil pointer to a struct that maps to a
+// table with a primary key.
+func inspect(op string, obj any) (object, error) {
+	if obj == nil {
+		return object{}, fmt.Errorf("session.%s: nil: %w", op, ErrNotMapped)
+	}
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Type().Elem().Kind() != reflect.Struct {
+		return object{}, fmt.Errorf("session.%s: %T is not a pointer to a struct (pass &x): %w", op, obj, ErrNotMapped)
+	}
+	if v.IsNil() {
+		return object{}, fmt.Errorf("session.%s: a nil %T: %w", op, obj, ErrNotMapped)
+	}
+	m := mapping.For(v.Type().Elem())
+	if err := m.Usable(); err != nil {
+		return object{}, fmt.Errorf("session.%s: %w: %w", op, ErrNotMapped, err)
+	}
+	return object{ref: obj, ptr: v.UnsafePointer(), m: m}, nil
+}
+
+// owners maps each object a session holds to that session, without keeping
+// either alive: it answers ObjectSession and refuses an object to a second
+// session. Keys are weak pointers to the objects; values are weak pointers
+// to the unit of work that holds them.
+var owners sync.Map // weak.Pointer[byte] -> weak.Pointer[unitOfWork]
+
+func ownerKey(ptr unsafe.Pointer) weak.Pointer[byte] { return weak.Make((*byte)(ptr)) }
+
+// ownerOf returns the live unit of work holding the object at ptr, or nil.
+func ownerOf(ptr unsafe.Pointer) *unitOfWork {
+	v, ok := owners.Load(ownerKey(ptr))
+	if !ok {
+		return nil
+	}
+	return v.(weak.Pointer[unitOfWork]).Value()
+}
+
+// ObjectSession returns the session that holds obj (a pointer to a mapped
+// struct), or nil when none does (SQLAlchemy's object_session). The lookup
+// keeps neither the object nor the session alive. Call it from the
+// goroutine that uses that session.
+func ObjectSession(obj any) *Session {
+	o, err := inspect("ObjectSession", obj)
+	if err != nil {
+		return nil
+	}
+	if u := ownerOf(o.ptr); u != nil {
+		return u.s
+	}
+	return nil
+}

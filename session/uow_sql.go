@@ -1,0 +1,438 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/streamcat/streamcat/internal/mapping"
+)
+
+const (
+	// insertChunkRows caps the rows of one multi-row INSERT: big enough that
+	// the round trip is paid once per many rows, small enough that the
+	// statement text and its parameters stay a few hundred kilobytes.
+	insertChunkRows = 1000
+	// maxParams is PostgreSQL's limit of bind parameters per statement.
+	maxParams = 65535
+	// copyMinRows is the fewest rows worth a COPY when nothing needs to come
+	// back: COPY costs two round trips to INSERT's one, and wins on volume.
+	copyMinRows = 64
+)
+
+// insertShape is the columns one INSERT writes and reads back.
+type insertShape struct {
+	write []int // field indexes written
+	back  []int // field indexes read back with RETURNING
+}
+
+// shapeOf is the INSERT shape of one pending object: a `default` field
+// that is zero is left to the server and read back; read-only fields are
+// read back.
+func shapeOf(t *tracked) (insertShape, string) {
+	m := t.m()
+	var sh insertShape
+	var sig strings.Builder
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		switch {
+		case f.ReadOnly:
+			sh.back = append(sh.back, i)
+		case f.Default && fieldIsZero(t.ptr, f):
+			sh.back = append(sh.back, i)
+			sig.WriteByte('d')
+		default:
+			sh.write = append(sh.write, i)
+			sig.WriteByte('w')
+		}
+	}
+	return sh, sig.String()
+}
+
+// insertRows inserts one level of one table's pending objects: grouped by
+// shape, in chunks, with COPY when nothing comes back.
+func insertRows(ctx context.Context, tx pgx.Tx, ts []*tracked, j *journal) error {
+	m := ts[0].m()
+	if m.Version >= 0 {
+		f := &m.Fields[m.Version]
+		for _, t := range ts {
+			if fieldIsZero(t.ptr, f) {
+				j.setField(t, f, reflect.ValueOf(1).Convert(f.Type))
+			}
+		}
+	}
+	var order []string
+	groups := map[string][]*tracked{}
+	shapes := map[string]insertShape{}
+	for _, t := range ts {
+		sh, sig := shapeOf(t)
+		if _, ok := groups[sig]; !ok {
+			order = append(order, sig)
+			shapes[sig] = sh
+		}
+		groups[sig] = append(groups[sig], t)
+	}
+	for _, sig := range order {
+		rows, sh := groups[sig], shapes[sig]
+		if len(sh.back) == 0 && len(rows) >= copyMinRows {
+			if err := copyRows(ctx, tx, m, sh, rows); err != nil {
+				return err
+			}
+			continue
+		}
+		per := min(insertChunkRows, maxParams/max(1, len(sh.write)))
+		for len(rows) > 0 {
+			n := min(per, len(rows))
+			if err := insertChunk(ctx, tx, m, sh, rows[:n], j); err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
+	}
+	return nil
+}
+
+func columnList(m *mapping.Type, idx []int) string {
+	var b strings.Builder
+	for i, k := range idx {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(pgx.Identifier{m.Fields[k].Column}.Sanitize())
+	}
+	return b.String()
+}
+
+// insertChunk sends one multi-row INSERT ... RETURNING and writes what comes
+// back into the objects, in row order (PostgreSQL returns the rows of a
+// multi-row VALUES insert in the order of the list).
+func insertChunk(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
+	var b strings.Builder
+	b.WriteString("insert into ")
+	b.WriteString(m.Quoted)
+	args := make([]any, 0, len(ts)*len(sh.write))
+	if len(sh.write) == 0 {
+		// every column is the server's: one statement per row
+		for _, t := range ts {
+			sql := "insert into " + m.Quoted + " default values returning " + columnList(m, sh.back)
+			if err := readBack(ctx, tx, m, sh, []*tracked{t}, sql, nil, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b.WriteString(" (")
+	b.WriteString(columnList(m, sh.write))
+	b.WriteString(") values ")
+	n := 0
+	for r, t := range ts {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for i, k := range sh.write {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			args = append(args, fieldValue(t.ptr, &m.Fields[k]))
+		}
+		b.WriteByte(')')
+	}
+	if len(sh.back) == 0 {
+		_, err := tx.Exec(ctx, b.String(), args...)
+		return insertError(m, err)
+	}
+	b.WriteString(" returning ")
+	b.WriteString(columnList(m, sh.back))
+	return readBack(ctx, tx, m, sh, ts, b.String(), args, j)
+}
+
+// readBack runs an INSERT ... RETURNING and scans row i into ts[i].
+func readBack(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape, ts []*tracked, sql string, args []any, j *journal) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return insertError(m, err)
+	}
+	defer rows.Close()
+	i := 0
+	targets := make([]any, len(sh.back))
+	for rows.Next() {
+		if i >= len(ts) {
+			return fmt.Errorf("insert into %s returned more rows than it inserted", m.Quoted)
+		}
+		t := ts[i]
+		j.save(t)
+		for c, k := range sh.back {
+			f := &m.Fields[k]
+			targets[c] = reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Interface()
+		}
+		if err := rows.Scan(targets...); err != nil {
+			return fmt.Errorf("insert into %s: reading back %s: %w", m.Quoted, columnList(m, sh.back), err)
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return insertError(m, err)
+	}
+	if i != len(ts) {
+		return fmt.Errorf("insert into %s returned %d rows for %d objects", m.Quoted, i, len(ts))
+	}
+	return nil
+}
+
+// copyRows inserts objects whose every written value is known with COPY.
+func copyRows(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape, ts []*tracked) error {
+	names := make([]string, len(sh.write))
+	for i, k := range sh.write {
+		names[i] = m.Fields[k].Column
+	}
+	i := 0
+	row := make([]any, len(sh.write))
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(ts) {
+			return nil, nil
+		}
+		t := ts[i]
+		i++
+		for c, k := range sh.write {
+			row[c] = fieldValue(t.ptr, &m.Fields[k])
+		}
+		return row, nil
+	})
+	_, err := tx.CopyFrom(ctx, m.Ident, names, src)
+	return insertError(m, err)
+}
+
+func insertError(m *mapping.Type, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("insert into %s: %w", m.Quoted, err)
+}
+
+// updateRows sends one UPDATE per changed object, all in one batch: SET the
+// changed columns (and the version, incremented), WHERE the key as last
+// flushed (and the version as loaded), RETURNING the read-only columns.
+func updateRows(ctx context.Context, tx pgx.Tx, ts []*tracked, cols [][]int, j *journal) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for i, t := range ts {
+		sql, args := updateStatement(t, cols[i], j)
+		b.Queue(sql, args...)
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for _, t := range ts {
+		m := t.m()
+		back := readOnlyFields(m)
+		if len(back) == 0 {
+			tag, err := br.Exec()
+			if err != nil {
+				return fmt.Errorf("update %s: %w", m.Quoted, err)
+			}
+			if tag.RowsAffected() != 1 {
+				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.id.export()}
+			}
+			continue
+		}
+		targets := make([]any, len(back))
+		for c, k := range back {
+			f := &m.Fields[k]
+			j.save(t)
+			targets[c] = reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Interface()
+		}
+		if err := br.QueryRow().Scan(targets...); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.id.export()}
+			}
+			return fmt.Errorf("update %s: %w", m.Quoted, err)
+		}
+	}
+	return br.Close()
+}
+
+func readOnlyFields(m *mapping.Type) []int {
+	var out []int
+	for i, f := range m.Fields {
+		if f.ReadOnly {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// updateStatement builds one object's UPDATE. Key and version in the WHERE
+// clause come from the snapshot: the row as the session last saw it.
+func updateStatement(t *tracked, cols []int, j *journal) (string, []any) {
+	m := t.m()
+	var b strings.Builder
+	args := make([]any, 0, len(cols)+len(m.Keys)+2)
+	param := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	b.WriteString("update ")
+	b.WriteString(m.Quoted)
+	b.WriteString(" set ")
+	first := true
+	for _, k := range cols {
+		if k == m.Version {
+			continue // set below, from the snapshot's value
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		first = false
+		b.WriteString(pgx.Identifier{m.Fields[k].Column}.Sanitize())
+		b.WriteString(" = ")
+		b.WriteString(param(fieldValue(t.ptr, &m.Fields[k])))
+	}
+	if m.Version >= 0 {
+		f := &m.Fields[m.Version]
+		old := reflect.NewAt(f.Type, fieldPtr(t.snap.shallow, f)).Elem()
+		next := reflect.New(f.Type).Elem()
+		next.SetInt(old.Int() + 1)
+		j.setField(t, f, next)
+		if !first {
+			b.WriteString(", ")
+		}
+		b.WriteString(pgx.Identifier{f.Column}.Sanitize())
+		b.WriteString(" = ")
+		b.WriteString(param(next.Interface()))
+	}
+	b.WriteString(" where ")
+	for i, k := range m.Keys {
+		if i > 0 {
+			b.WriteString(" and ")
+		}
+		f := &m.Fields[k]
+		b.WriteString(pgx.Identifier{f.Column}.Sanitize())
+		b.WriteString(" = ")
+		b.WriteString(param(fieldValue(t.snap.shallow, f)))
+	}
+	if m.Version >= 0 {
+		f := &m.Fields[m.Version]
+		b.WriteString(" and ")
+		b.WriteString(pgx.Identifier{f.Column}.Sanitize())
+		b.WriteString(" = ")
+		b.WriteString(param(fieldValue(t.snap.shallow, f)))
+	}
+	if back := readOnlyFields(m); len(back) > 0 {
+		b.WriteString(" returning ")
+		b.WriteString(columnList(m, back))
+	}
+	return b.String(), args
+}
+
+// deleteRows deletes one table's objects in one statement per chunk: by
+// key = ANY($1) for a single-column key without a version, else by
+// (key..., version) IN ((...), ...). With a version column every row must
+// match; without one, a row already gone is not an error.
+func deleteRows(ctx context.Context, tx pgx.Tx, ts []*tracked) error {
+	m := ts[0].m()
+	if len(m.Keys) == 1 && m.Version < 0 {
+		f := &m.Fields[m.Keys[0]]
+		keys := reflect.MakeSlice(reflect.SliceOf(f.Type), 0, len(ts))
+		for _, t := range ts {
+			keys = reflect.Append(keys, reflect.NewAt(f.Type, fieldPtr(t.snap.shallow, f)).Elem())
+		}
+		sql := "delete from " + m.Quoted + " where " + pgx.Identifier{f.Column}.Sanitize() + " = any($1)"
+		_, err := tx.Exec(ctx, sql, keys.Interface())
+		return deleteError(m, err)
+	}
+	cols := append([]int(nil), m.Keys...)
+	if m.Version >= 0 {
+		cols = append(cols, m.Version)
+	}
+	per := maxParams / len(cols)
+	for len(ts) > 0 {
+		n := min(per, len(ts))
+		if err := deleteChunk(ctx, tx, m, cols, ts[:n]); err != nil {
+			return err
+		}
+		ts = ts[n:]
+	}
+	return nil
+}
+
+func deleteChunk(ctx context.Context, tx pgx.Tx, m *mapping.Type, cols []int, ts []*tracked) error {
+	var b strings.Builder
+	b.WriteString("delete from ")
+	b.WriteString(m.Quoted)
+	b.WriteString(" where (")
+	b.WriteString(columnList(m, cols))
+	b.WriteString(") in (")
+	args := make([]any, 0, len(ts)*len(cols))
+	for r, t := range ts {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for i, k := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			args = append(args, fieldValue(t.snap.shallow, &m.Fields[k]))
+			b.WriteString("$" + strconv.Itoa(len(args)))
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(")")
+	if m.Version < 0 {
+		_, err := tx.Exec(ctx, b.String(), args...)
+		return deleteError(m, err)
+	}
+	b.WriteString(" returning ")
+	b.WriteString(columnList(m, m.Keys))
+	rows, err := tx.Query(ctx, b.String(), args...)
+	if err != nil {
+		return deleteError(m, err)
+	}
+	gone := map[identity]bool{}
+	vals := make([]any, len(m.Keys))
+	ptrs := make([]any, len(m.Keys))
+	for i, k := range m.Keys {
+		ptrs[i] = reflect.New(m.Fields[k].Type).Interface()
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
+			return deleteError(m, err)
+		}
+		for i := range ptrs {
+			vals[i] = reflect.ValueOf(ptrs[i]).Elem().Interface()
+		}
+		gone[makeIdentity(m.Go, vals)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return deleteError(m, err)
+	}
+	for _, t := range ts {
+		if !gone[t.id] {
+			return &StaleDataError{Op: "DELETE", Object: t.ref, Key: t.id.export()}
+		}
+	}
+	return nil
+}
+
+func deleteError(m *mapping.Type, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return fmt.Errorf("delete from %s: %w", m.Quoted, err)
+	}
+	return fmt.Errorf("delete from %s: %w", m.Quoted, err)
+}
