@@ -30,7 +30,7 @@ type tracked struct {
 	expired bool     // reload at the next load through the session
 	// expiredCols limits expired to these fields (nil: all of them)
 	expiredCols []int
-	seq     uint64   // order of Add, for pending objects
+	seq         uint64 // order of Add, for pending objects
 }
 
 func (t *tracked) m() *mapping.Type { return t.plan.m }

@@ -23,7 +23,7 @@
 //     points to first and copies that object's primary key into the listed
 //     columns (comma-separated for a composite key, in key order).
 //   - The table is TableName() string when the type has that method, else
-//     the `table` tag of a blank field (`_ struct{} \`table:"app.users"\``),
+//     the `table` tag of a blank field (`_ struct{} \`table:"app.users"\“),
 //     else the snake_case of the type's name. A dot separates schema and
 //     table. The key is PrimaryKey() []string when the type has that method,
 //     else the pk-tagged fields.
