@@ -58,14 +58,24 @@ func newColumns(fields []pgconn.FieldDescription, connMap *pgtype.Map) *columns 
 	return c
 }
 
-// indexIn returns the position within p of the first column called name.
+// indexIn returns the position within p of the column called name: an
+// ErrNoColumn error when there is none, an ErrAmbiguousColumn one when there
+// is more than one.
 func (c *columns) indexIn(p projection, name string) (int, error) {
+	at := -1
 	for i, j := range p {
-		if c.names[j] == name {
-			return i, nil
+		if c.names[j] != name {
+			continue
 		}
+		if at >= 0 {
+			return -1, c.ambiguous(p, name)
+		}
+		at = i
 	}
-	return -1, fmt.Errorf("%w %q; the result has: %s", ErrNoColumn, name, c.describeProjection(p))
+	if at < 0 {
+		return -1, fmt.Errorf("%w %q; the result has: %s", ErrNoColumn, name, c.describeProjection(p))
+	}
+	return at, nil
 }
 
 // projection maps a view's column positions to the result's.
@@ -80,14 +90,27 @@ func allColumns(n int) projection {
 	return p
 }
 
-func (c *columns) byName(base projection, names []string) (projection, error) {
-	p := make(projection, len(names))
-	for i, n := range names {
-		j, err := c.indexIn(base, n)
-		if err != nil {
-			return nil, err
+// resolve returns the projection of base that cols pick: each a name
+// (string) or a position in base (int).
+func (c *columns) resolve(base projection, cols []any) (projection, error) {
+	p := make(projection, len(cols))
+	for i, col := range cols {
+		switch col := col.(type) {
+		case string:
+			j, err := c.indexIn(base, col)
+			if err != nil {
+				return nil, err
+			}
+			p[i] = base[j]
+		case int:
+			q, err := c.byIndex(base, []int{col})
+			if err != nil {
+				return nil, err
+			}
+			p[i] = q[0]
+		default:
+			return nil, fmt.Errorf("column %v is a %T: give a name (string) or a position (int)", col, col)
 		}
-		p[i] = base[j]
 	}
 	return p, nil
 }

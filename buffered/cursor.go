@@ -1,7 +1,5 @@
 package buffered
 
-import "fmt"
-
 // state is where a cursor is in its life.
 type state uint8
 
@@ -76,9 +74,9 @@ func (c *cursor) readable(op string) error {
 	case c.failure != nil:
 		return c.failure
 	case c.st == closed:
-		return fmt.Errorf("%s: %w", op, ErrClosed)
+		return opError(op, ErrClosed)
 	case c.noRows:
-		return fmt.Errorf("%s: %w", op, ErrNotReturningRows)
+		return opError(op, ErrNotReturningRows)
 	}
 	return nil
 }

@@ -24,9 +24,24 @@
 //     with ErrClosed; a method with no error result returns nothing and Err
 //     says why. Never a silent empty answer.
 //
-// Views (Scalars, Mappings, Columns, Unique, ScalarsOf, Structs) are filters
+// Views (Scalars, Mappings, Columns, ScalarsOf, Structs, Raw) are filters
 // over the same cursor, not copies: reading from one advances all of them.
-// Freeze takes a snapshot that can be read again and again.
+// Unique and UniqueBy change a view in place, as in the reference, and every
+// view derived from a unique one de-duplicates the same way. Freeze takes a
+// snapshot of what a view yields that can be read again and again.
+//
+// # Column names
+//
+// A name picks a column only when exactly one column has it: with
+// duplicate names (select 1 as x, 2 as x), Columns, Scalars, Mappings and
+// Row.Lookup fail with ErrAmbiguousColumn naming the positions, Row.Get
+// reports false and Row.Mapping leaves the name out. Positions always work.
+//
+// # Errors
+//
+// Errors read "buffered: Op: what went wrong" and wrap the package's
+// sentinels for errors.Is; ErrNoRows is also sql.ErrNoRows and
+// pgx.ErrNoRows. Server errors pass through unwrapped.
 //
 // The same Cursor also reads streaming results: package stream feeds it from
 // a bounded channel instead of memory through the Source interface, so every

@@ -147,7 +147,7 @@ func ExampleCursor_Columns() {
 	fmt.Println(err)
 	// Output:
 	// [c a] [3 1] <nil>
-	// First: Columns: no such column "z"; the result has: "a"
+	// buffered: First: Columns: no such column "z"; the result has: "a"
 }
 
 func ExampleCursor_Unique() {

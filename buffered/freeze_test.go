@@ -96,17 +96,6 @@ func TestFreeze_OfAPartlyReadMultiBlockResult(t *testing.T) {
 	assert.Equal(t, []int{1000, 500}, sizes)
 }
 
-func TestFreeze_IgnoresTheViewsFiltersAndKeepsAllColumns(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select v, w from (values (1, 'a'), (1, 'a')) t(v, w)")
-	f, err := res.Unique().Columns("w").Freeze()
-	require.NoError(t, err)
-	assert.Equal(t, 2, f.Len())
-	r := f.Result()
-	assert.Equal(t, []string{"v", "w"}, r.Keys())
-	assert.Len(t, r.All(), 2)
-}
-
 func TestFreeze_OfAFrozenResult(t *testing.T) {
 	pool := testdb.Pool(t)
 	f, err := execute(t, pool, fiveRows).Freeze()

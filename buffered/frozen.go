@@ -11,6 +11,7 @@ import (
 // same rows. It is safe to call Result from several goroutines.
 type Frozen struct {
 	cols   *columns
+	proj   projection // the columns of the view that was frozen
 	blocks []*Block
 	n      int
 }
@@ -28,6 +29,6 @@ func (f *Frozen) Len() int { return f.n }
 // may be read concurrently.
 func (f *Frozen) Result() *Result {
 	cols := f.cols.clone()
-	cur := newCursor(cols, &blocks{list: f.blocks})
+	cur := cursorOver(&cursor{cols: cols, src: &blocks{list: f.blocks}}, f.proj)
 	return &Result{Cursor: cur, n: f.n, tag: pgconn.NewCommandTag("SELECT " + strconv.Itoa(f.n))}
 }

@@ -1,7 +1,6 @@
 package buffered
 
 import (
-	"fmt"
 	"runtime"
 
 	"github.com/sourcegraph/conc"
@@ -72,7 +71,7 @@ func (v *View[T]) parallelAll() (out []T, done bool, err error) {
 	c.release()
 	for _, f := range fails { // in row order: the first failing worker has the earliest row
 		if f.err != nil {
-			c.fail(fmt.Errorf("All: %w", f.err))
+			c.fail(opError("All", f.err))
 			return nil, true, c.failure
 		}
 	}

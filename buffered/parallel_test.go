@@ -68,7 +68,7 @@ func TestAll_LargeResult_DecodeErrorOfTheEarliestRow(t *testing.T) {
 	n := 0
 	for _, err := range buffered.Structs[strict](res2).Rows() {
 		if err != nil {
-			assert.Equal(t, err.Error()[len("Rows"):], res.Err().Error()[len("All"):], "same error as row by row")
+			assert.Equal(t, err.Error()[len("buffered: Rows"):], res.Err().Error()[len("buffered: All"):], "same error as row by row")
 			break
 		}
 		n++

@@ -10,10 +10,14 @@ package buffered
 // encode).
 func Raw(from RowCursor) *View[[][]byte] {
 	c := from.AsCursor()
-	v := &View[[][]byte]{c: c.c, proj: c.proj, bad: c.bad}
-	buf := make([][]byte, len(c.proj))
+	v := derive[[][]byte](c.View, c.proj, nil)
+	if v.bad != nil {
+		return v
+	}
+	p := c.proj
+	buf := make([][]byte, len(p))
 	v.conv = func(r rawRow, dst *[][]byte) error {
-		for i, j := range c.proj {
+		for i, j := range p {
 			buf[i] = r.value(j)
 		}
 		*dst = buf

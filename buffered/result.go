@@ -37,9 +37,13 @@ func (r *Result) ReturnsRows() bool { return !r.c.noRows }
 
 // Sizes of the blocks FromRows fills. Large enough that a block costs
 // little per row, small enough that growing one does not copy much.
+// A result's first block starts small, so a one-row answer does not pay
+// for 1024 rows, and grows by append.
 const (
-	blockRows  = 1024
-	blockBytes = 256 << 10
+	blockRows       = 1024
+	blockBytes      = 256 << 10
+	firstBlockRows  = 8
+	firstBlockBytes = 512
 )
 
 // FromRows reads every row of rows into a new Result and closes rows (with
@@ -57,9 +61,8 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 	}
 	cols := newColumns(fields, connMap)
 	var list []*Block
-	// the first block starts small (a one-row answer should not pay for
-	// 1024) and grows by append; later blocks are sized from the last
-	b := NewBlock(len(fields), 8, 512)
+	// later blocks are sized from the last
+	b := NewBlock(len(fields), firstBlockRows, firstBlockBytes)
 	n := 0
 	for rows.Next() {
 		if b.nrow >= blockRows || len(b.data) >= blockBytes {

@@ -155,13 +155,13 @@ func TestResult_FetchMany_ReturnsUpToNRows(t *testing.T) {
 	assert.NoError(t, res.Err())
 }
 
-func TestResult_FetchMany_LessThanOneIsNilAndErr(t *testing.T) {
+func TestResult_FetchMany_NegativeIsNilAndErr(t *testing.T) {
 	pool := testdb.Pool(t)
 	res := execute(t, pool, fiveRows)
-	for _, n := range []int{0, -1} {
+	for _, n := range []int{-1, -10} {
 		assert.Nil(t, res.FetchMany(n), "n=%d", n)
 		require.Error(t, res.Err(), "n=%d", n)
-		assert.Contains(t, res.Err().Error(), "at least 1")
+		assert.Contains(t, res.Err().Error(), "buffered: FetchMany: size must be 0")
 	}
 	// the bad call consumed nothing, and a good read clears Err
 	assert.Equal(t, seq(1, 2), firstInts(t, res.FetchMany(2)))
@@ -247,16 +247,17 @@ func TestResult_Partitions_ChunksAreIndependentSlices(t *testing.T) {
 	assert.Equal(t, seq(5, 5), firstInts(t, chunks[2]))
 }
 
-func TestResult_Partitions_LessThanOneYieldsAnError(t *testing.T) {
+func TestResult_Partitions_NegativeYieldsAnError(t *testing.T) {
 	pool := testdb.Pool(t)
 	res := execute(t, pool, fiveRows)
-	for _, size := range []int{0, -3} {
+	for _, size := range []int{-1, -3} {
 		n := 0
 		for chunk, err := range res.Partitions(size) {
 			n++
 			assert.Nil(t, chunk)
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), "at least 1")
+			assert.Contains(t, err.Error(), "size must be 0")
+			assert.Equal(t, err, res.Err(), "Err records what the loop yielded")
 		}
 		assert.Equal(t, 1, n, "the error is yielded once")
 	}

@@ -2,6 +2,9 @@ package buffered
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -29,23 +32,62 @@ func (r Row) Len() int { return len(r.vals) }
 // slice index.
 func (r Row) At(i int) any { return r.vals[i] }
 
-// Get returns the value of the first column called name, and whether there is
-// one.
+// Get returns the value of the column called name, and whether there is
+// exactly one: it is false both when no column has the name and when more
+// than one has (select 1 as x, 2 as x), because a guess between two columns
+// is not an answer. Lookup says which; At reads a column by position.
 func (r Row) Get(name string) (any, bool) {
-	for i, k := range r.keys {
-		if k == name {
-			return r.vals[i], true
-		}
-	}
-	return nil, false
+	v, err := r.Lookup(name)
+	return v, err == nil
 }
 
-// Mapping returns the row as a map from column name to value; when names
-// repeat, the first column wins.
+// Lookup returns the value of the column called name. No such column:
+// ErrNoColumn; more than one: ErrAmbiguousColumn, naming their positions.
+func (r Row) Lookup(name string) (any, error) {
+	at := -1
+	for i, k := range r.keys {
+		if k != name {
+			continue
+		}
+		if at >= 0 {
+			return nil, r.ambiguous(name)
+		}
+		at = i
+	}
+	if at < 0 {
+		return nil, fmt.Errorf("buffered: Row.Lookup: %w %q; the row has: %s", ErrNoColumn, name, quoteAll(r.keys))
+	}
+	return r.vals[at], nil
+}
+
+func (r Row) ambiguous(name string) error {
+	var at []int
+	for i, k := range r.keys {
+		if k == name {
+			at = append(at, i)
+		}
+	}
+	return fmt.Errorf("buffered: Row.Lookup: %w: column %q is at positions %s; read it with At or alias the columns in the SQL",
+		ErrAmbiguousColumn, name, listPositions(at))
+}
+
+// Mapping returns the row as a map from column name to value. A name that
+// more than one column has is left out (it would have to pick one): use
+// Keys and At for such rows, or alias the columns.
 func (r Row) Mapping() Mapping {
 	m := make(Mapping, len(r.keys))
-	for i := len(r.keys) - 1; i >= 0; i-- {
-		m[r.keys[i]] = r.vals[i]
+	var dup map[string]bool
+	for i, k := range r.keys {
+		if _, seen := m[k]; seen {
+			if dup == nil {
+				dup = map[string]bool{}
+			}
+			dup[k] = true
+		}
+		m[k] = r.vals[i]
+	}
+	for k := range dup {
+		delete(m, k)
 	}
 	return m
 }
@@ -102,8 +144,7 @@ func (m *rowMaker) row(r rawRow) (Row, error) {
 
 func (m *rowMaker) mapping(r rawRow) (Mapping, error) {
 	out := make(Mapping, len(m.proj))
-	for i := len(m.proj) - 1; i >= 0; i-- {
-		j := m.proj[i]
+	for i, j := range m.proj { // the names are distinct: mappingView checked
 		v, err := m.cols.decode(j, r.value(j))
 		if err != nil {
 			return nil, decodeError(m.cols, j, err)
@@ -111,4 +152,13 @@ func (m *rowMaker) mapping(r rawRow) (Mapping, error) {
 		out[m.keys[i]] = v
 	}
 	return out, nil
+}
+
+// quoteAll quotes names and joins them with commas.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

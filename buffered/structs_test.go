@@ -195,7 +195,7 @@ func TestStructs_FieldWithoutColumnIsAnErrorNamingTheFieldAndColumns(t *testing.
 	assert.Contains(t, err.Error(), "no column")
 	assert.Contains(t, err.Error(), `"id"`)
 	assert.Nil(t, view.All())
-	assert.Equal(t, err.Error()[len("One: "):], view.Err().Error(), "Err names the same mismatch")
+	assert.Equal(t, err.Error()[len("buffered: One: "):], view.Err().Error()[len("buffered: "):], "Err names the same mismatch")
 }
 
 func TestStructs_EmbeddedFieldWithoutColumnIsNamedWithItsPath(t *testing.T) {

@@ -21,24 +21,24 @@ type RowCursor interface {
 // made once for the view; no generic value is decoded on the way.
 func ScalarsOf[T any](from RowCursor) *View[T] {
 	c := from.AsCursor()
-	v := &View[T]{c: c.c, bad: c.bad}
-	if v.bad == nil && len(c.proj) == 0 {
-		v.bad = fmt.Errorf("ScalarsOf: %w: the result has no columns", ErrNoColumn)
+	var p projection
+	var err error
+	if len(c.proj) == 0 {
+		err = fmt.Errorf("ScalarsOf: %w: the result has no columns", ErrNoColumn)
+	} else {
+		p = c.proj[:1:1]
 	}
+	v := derive[T](c.View, p, err)
 	if v.bad != nil {
 		return v
 	}
-	j := c.proj[0]
+	j := p[0]
 	target := reflect.TypeFor[T]().String()
-	v.proj = projection{j}
 	v.fork = func(cols *columns) func(rawRow, *T) error {
 		s := &scanner{cols: cols, col: j, target: target}
 		return func(r rawRow, dst *T) error { return s.scan(r.value(j), dst) }
 	}
 	v.conv = v.fork(c.c.cols)
-	if c.uniq != nil {
-		v = v.Unique()
-	}
 	return v
 }
 
@@ -53,7 +53,7 @@ func ScalarsOf[T any](from RowCursor) *View[T] {
 // the scans of its values into the fields, as a hand-written rows.Scan loop.
 func Structs[T any](from RowCursor) *View[T] {
 	c := from.AsCursor()
-	v := &View[T]{c: c.c, proj: c.proj, bad: c.bad}
+	v := derive[T](c.View, c.proj, nil)
 	if v.bad != nil {
 		return v
 	}
@@ -66,9 +66,6 @@ func Structs[T any](from RowCursor) *View[T] {
 	v.fork = func(cols *columns) func(rawRow, *T) error {
 		plan, _ := planStruct[T](cols, c.proj) // same names as the plan above: cannot fail
 		return structConv[T](plan, c.proj)
-	}
-	if c.uniq != nil {
-		v = v.Unique()
 	}
 	return v
 }

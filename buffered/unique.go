@@ -6,27 +6,104 @@ import (
 	"reflect"
 )
 
-// uniqueFilter remembers the rows a Unique view has returned.
-type uniqueFilter[T any] struct {
-	// by raw wire bytes of the projected columns
-	rawKeys map[string]struct{}
-	proj    projection
-	// by a caller's key function
-	keys map[any]struct{}
-	by   func(T) any
+// uniqueness is how a Unique view tells rows apart. It is the part of the
+// filter that derived views inherit (Columns, Mappings, Scalars, Raw,
+// ScalarsOf, Structs, Freeze of a Unique view de-duplicate the same way, as
+// SQLAlchemy's views copy the result's unique strategy); each view gets a
+// filter of its own from it, over its own columns.
+type uniqueness struct {
+	// keyer makes the key function for a view over columns p; nil keys rows
+	// by the raw wire bytes of p.
+	keyer func(cols *columns, p projection) func(r rawRow, x any) (any, error)
 }
 
-// seen records the row and reports whether an equal one came before.
-func (u *uniqueFilter[T]) seen(r rawRow, x T) (dup bool, err error) {
-	if u.by == nil {
+// filter returns a fresh filter of this strategy for a view over p.
+func (u *uniqueness) filter(cols *columns, p projection) *uniqueFilter {
+	f := &uniqueFilter{how: u, proj: p}
+	if u.keyer == nil {
+		f.raw = map[string]struct{}{}
+	} else {
+		f.key = u.keyer(cols, p)
+		f.keys = map[any]struct{}{}
+	}
+	return f
+}
+
+// byRowKey is the strategy of RowView.UniqueBy: key sees each row as a Row of
+// the view's columns (a Columns view's key sees only those columns, a
+// Scalars view's a one-column Row), as in the reference.
+func byRowKey(key func(Row) any) *uniqueness {
+	return &uniqueness{keyer: func(cols *columns, p projection) func(rawRow, any) (any, error) {
+		m := &rowMaker{cols: cols, proj: p, keys: cols.keys(p)}
+		return func(r rawRow, x any) (any, error) {
+			if row, ok := x.(*Row); ok && len(row.vals) == len(p) {
+				return key(*row), nil // the view made this very Row: no second decode
+			}
+			row, err := m.row(r)
+			if err != nil {
+				return nil, err
+			}
+			return key(row), nil
+		}
+	}}
+}
+
+// byMappingKey is the strategy of MappingView.UniqueBy.
+func byMappingKey(key func(Mapping) any) *uniqueness {
+	return &uniqueness{keyer: func(cols *columns, p projection) func(rawRow, any) (any, error) {
+		m := &rowMaker{cols: cols, proj: p, keys: cols.keys(p)}
+		return func(r rawRow, x any) (any, error) {
+			if mp, ok := x.(*Mapping); ok && len(*mp) == len(p) {
+				return key(*mp), nil
+			}
+			mp, err := m.mapping(r)
+			if err != nil {
+				return nil, err
+			}
+			return key(mp), nil
+		}
+	}}
+}
+
+// byValueKey is the strategy of View[T].UniqueBy on a typed view: the key
+// sees the view's own values. Typed views derive no further views, so the
+// strategy never meets a value of another type.
+func byValueKey[T any](key func(T) any) *uniqueness {
+	return &uniqueness{keyer: func(*columns, projection) func(rawRow, any) (any, error) {
+		return func(_ rawRow, x any) (any, error) {
+			t, ok := x.(*T)
+			if !ok { // not reached: typed views derive no views
+				return nil, fmt.Errorf("UniqueBy: a key over %s cannot judge a %T", reflect.TypeFor[T](), x)
+			}
+			return key(*t), nil
+		}
+	}}
+}
+
+// uniqueFilter remembers the rows a Unique view has returned.
+type uniqueFilter struct {
+	how  *uniqueness
+	proj projection
+	raw  map[string]struct{}                // keyed by raw wire bytes of proj
+	keys map[any]struct{}                   // keyed by the caller's key
+	key  func(r rawRow, x any) (any, error) // nil: raw
+}
+
+// seen records the row (raw r, converted *x) and reports whether an equal
+// one came before.
+func (u *uniqueFilter) seen(r rawRow, x any) (dup bool, err error) {
+	if u.key == nil {
 		k := rawKey(r, u.proj)
-		if _, dup := u.rawKeys[k]; dup {
+		if _, dup := u.raw[k]; dup {
 			return true, nil
 		}
-		u.rawKeys[k] = struct{}{}
+		u.raw[k] = struct{}{}
 		return false, nil
 	}
-	k := u.by(x)
+	k, err := u.key(r, x)
+	if err != nil {
+		return false, err
+	}
 	if t := reflect.TypeOf(k); t != nil && !t.Comparable() {
 		return false, fmt.Errorf("UniqueBy: the key function returned a %s, which is not comparable; return a string, number or struct of those", t)
 	}

@@ -3,6 +3,7 @@ package buffered
 import (
 	"fmt"
 	"iter"
+	"slices"
 )
 
 // View reads the rows of a cursor as values of type T. Result, Cursor and
@@ -20,9 +21,32 @@ type View[T any] struct {
 	fork func(*columns) func(rawRow, *T) error
 	// own, when set, makes a converted value independent of the block it
 	// came from, for values kept past the next read (All, FetchMany, Partitions)
-	own  func(*T)
-	uniq *uniqueFilter[T]
+	own func(*T)
+	// uniq, when set, skips rows equal to one the view returned before
+	uniq *uniqueFilter
 	bad  error // a view that could not be built (unknown column, bad type): every read fails with it
+}
+
+// derive returns a view of the same cursor as from over columns p, with
+// from's failure (err, when from has none) and from's unique strategy. Every
+// view but a result's first is made here, so that no kind of view can forget
+// either; the caller sets conv (and fork, own) when the view is not bad.
+func derive[T, F any](from *View[F], p projection, err error) *View[T] {
+	v := &View[T]{c: from.c, proj: p, bad: from.bad}
+	if v.bad == nil {
+		v.bad = err
+	}
+	switch {
+	case from.uniq == nil:
+	case slices.Equal(from.uniq.proj, p):
+		// the same rows judged the same way: share what was seen, so rows
+		// read through from are not returned again (as the reference's views
+		// share the result's unique state)
+		v.uniq = from.uniq
+	default:
+		v.uniq = from.uniq.how.filter(from.c.cols, p)
+	}
+	return v
 }
 
 // next reads the next value that passes the view's filters into *dst, and
@@ -31,7 +55,7 @@ type View[T any] struct {
 // allocation per row.
 func (v *View[T]) next(op string, dst *T) (bool, error) {
 	if v.bad != nil {
-		return false, fmt.Errorf("%s: %w", op, v.bad)
+		return false, opError(op, v.bad)
 	}
 	var zero T
 	for {
@@ -41,13 +65,13 @@ func (v *View[T]) next(op string, dst *T) (bool, error) {
 		}
 		*dst = zero // a scan must not reuse what a previous row left (slices, pointers)
 		if err := v.conv(r, dst); err != nil {
-			v.c.fail(fmt.Errorf("%s: %w", op, err))
+			v.c.fail(opError(op, err))
 			return false, v.c.failure
 		}
 		if v.uniq != nil {
-			dup, err := v.uniq.seen(r, *dst)
+			dup, err := v.uniq.seen(r, dst)
 			if err != nil {
-				v.c.fail(fmt.Errorf("%s: %w", op, err))
+				v.c.fail(opError(op, err))
 				return false, v.c.failure
 			}
 			if dup {
@@ -120,11 +144,14 @@ func (v *View[T]) FetchOne() (T, bool) {
 	return x, ok
 }
 
-// FetchMany returns up to n further rows; an empty slice once exhausted. On
-// failure, or when n < 1, it returns nil and Err says why.
+// FetchMany returns up to n further rows; an empty slice once exhausted.
+// n = 0 means DefaultFetchSize rows, as the reference's fetchmany() with no
+// size uses the result's own size (never all the rows: FetchAll or All say
+// that). On failure, or when n < 0, it returns nil and Err says why.
 func (v *View[T]) FetchMany(n int) []T {
-	if n < 1 {
-		v.note(fmt.Errorf("FetchMany: n must be at least 1, got %d", n))
+	n, err := fetchSize("FetchMany", n)
+	if err != nil {
+		v.note(err)
 		return nil
 	}
 	out, err := v.collect("FetchMany", make([]T, 0, v.c.sizeHint(n)), n)
@@ -133,6 +160,26 @@ func (v *View[T]) FetchMany(n int) []T {
 		return nil
 	}
 	return out
+}
+
+// FetchAll is All, under the name of the reference's fetchall().
+func (v *View[T]) FetchAll() []T { return v.All() }
+
+// DefaultFetchSize is the rows FetchMany(0) returns and Partitions(0) puts
+// in a chunk: the largest batch a stream reads from the server by default
+// (stream.Options.MaxBatch; SQLAlchemy's max_row_buffer), so a default chunk
+// costs what one batch of the wire does.
+const DefaultFetchSize = 1000
+
+// fetchSize resolves a FetchMany or Partitions size: 0 is the default.
+func fetchSize(op string, n int) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultFetchSize, nil
+	case n < 0:
+		return 0, opErrorf(op, "size must be 0 (the default, %d) or more, got %d", DefaultFetchSize, n)
+	}
+	return n, nil
 }
 
 // Rows returns an iterator over the remaining rows. An error is yielded once,
@@ -153,6 +200,7 @@ func (v *View[T]) Rows() iter.Seq2[T, error] {
 			ok, err := v.next("Rows", &x)
 			if err != nil {
 				done = true
+				v.note(err)
 				var zero T
 				yield(zero, err)
 				return
@@ -169,12 +217,15 @@ func (v *View[T]) Rows() iter.Seq2[T, error] {
 }
 
 // Partitions returns an iterator over the remaining rows in chunks of at most
-// size rows (the last may be shorter; never empty). Each chunk is a new slice
-// the caller may keep. Errors and early exit behave as in Rows.
+// size rows (the last may be shorter; never empty); size 0 means
+// DefaultFetchSize. Each chunk is a new slice the caller may keep. Errors
+// and early exit behave as in Rows.
 func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
-		if size < 1 {
-			yield(nil, fmt.Errorf("Partitions: size must be at least 1, got %d", size))
+		size, err := fetchSize("Partitions", size)
+		if err != nil {
+			v.note(err)
+			yield(nil, err)
 			return
 		}
 		done := false
@@ -187,6 +238,7 @@ func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
 			chunk, err := v.collect("Partitions", make([]T, 0, v.c.sizeHint(size)), size)
 			if err != nil {
 				done = true
+				v.note(err)
 				yield(nil, err)
 				return
 			}
@@ -210,7 +262,7 @@ func (v *View[T]) first(op string) (T, error) {
 	x, ok, err := v.nextValue(op)
 	v.c.close()
 	if err == nil && !ok {
-		err = fmt.Errorf("%s: %w", op, ErrNoRows)
+		err = opError(op, ErrNoRows)
 	}
 	return x, err
 }
@@ -223,7 +275,7 @@ func (v *View[T]) One() (T, error) { return v.one("One") }
 func (v *View[T]) one(op string) (T, error) {
 	x, found, err := v.oneOrNone(op)
 	if err == nil && !found {
-		err = fmt.Errorf("%s: %w", op, ErrNoRows)
+		err = opError(op, ErrNoRows)
 	}
 	return x, err
 }
@@ -246,7 +298,7 @@ func (v *View[T]) oneOrNone(op string) (T, bool, error) {
 	case err != nil:
 		return zero, false, err
 	case more:
-		return zero, false, fmt.Errorf("%s: %w", op, ErrMultipleRows)
+		return zero, false, opError(op, ErrMultipleRows)
 	}
 	return x, true, nil
 }
@@ -258,7 +310,7 @@ func (v *View[T]) oneOrNone(op string) (T, bool, error) {
 // error comes with the rows read before it. max < 1 is an error.
 func (v *View[T]) NextBatch(max int) ([]T, error) {
 	if max < 1 {
-		return nil, fmt.Errorf("NextBatch: max must be at least 1, got %d", max)
+		return nil, opErrorf("NextBatch", "max must be at least 1, got %d", max)
 	}
 	var zero T
 	out := make([]T, 0, min(max, 1024))
@@ -303,27 +355,41 @@ func (v *View[T]) Closed() bool { return v.c.st == closed }
 // nothing (ErrClosed, a bad argument). Nil after a clean read or Close.
 func (v *View[T]) Err() error {
 	if v.bad != nil {
-		return v.bad
+		return fmt.Errorf("buffered: %w", v.bad)
 	}
 	return v.c.err()
 }
 
-// Unique returns a view of the same cursor that skips rows equal to one
-// already returned. Rows are equal when their wire values are byte-identical
-// (so numeric 1.0 and 1.00 differ). The filter runs after the others, and
-// FetchMany and Partitions still return n distinct rows. It keeps a key per
-// distinct row in memory.
+// Unique makes this view skip rows equal to one it already returned, and
+// returns the view itself (as the reference's unique(), it changes the view
+// in place: `v.Unique(); v.All()` de-duplicates). Rows are equal when their
+// wire values are byte-identical (so numeric 1.0 and 1.00 differ). The
+// filter runs after the others, and FetchMany and Partitions still return n
+// distinct rows. Views derived from a Unique view de-duplicate the same way.
+// It keeps a key per distinct row in memory.
 func (v *View[T]) Unique() *View[T] {
-	w := *v
-	w.uniq = &uniqueFilter[T]{rawKeys: map[string]struct{}{}, proj: v.proj}
-	return &w
+	v.setUnique(&uniqueness{})
+	return v
 }
 
 // UniqueBy is Unique with a caller-chosen key: rows whose keys are == are
 // duplicates. key must return a comparable value (not a slice or map);
-// otherwise the read fails with an error.
+// otherwise the read fails with an error. Like Unique it changes the view in
+// place and returns it.
 func (v *View[T]) UniqueBy(key func(T) any) *View[T] {
-	w := *v
-	w.uniq = &uniqueFilter[T]{keys: map[any]struct{}{}, by: key}
-	return &w
+	// a key over Rows or Mappings can judge the rows of derived views too
+	switch k := any(key).(type) {
+	case func(Row) any:
+		v.setUnique(byRowKey(k))
+	case func(Mapping) any:
+		v.setUnique(byMappingKey(k))
+	default:
+		v.setUnique(byValueKey(key))
+	}
+	return v
+}
+
+// setUnique gives the view a fresh filter of strategy how.
+func (v *View[T]) setUnique(how *uniqueness) {
+	v.uniq = how.filter(v.c.cols, v.proj)
 }

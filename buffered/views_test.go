@@ -75,14 +75,6 @@ func TestViews_Columns_OfColumns(t *testing.T) {
 	assert.Equal(t, []any{int32(1), int32(4)}, row.Values())
 }
 
-func TestViews_Columns_RepeatedNameAndDuplicateColumns(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select 1 as x, 2 as y, 3 as x")
-	row, err := res.Columns("x", "x", "y").One()
-	require.NoError(t, err)
-	assert.Equal(t, []any{int32(1), int32(1), int32(2)}, row.Values(), "a name picks its first column")
-}
-
 func TestViews_ColumnsAt_ProjectsByPosition(t *testing.T) {
 	pool := testdb.Pool(t)
 	res := execute(t, pool, "select 1 as a, 2 as b, 3 as c")
@@ -117,20 +109,6 @@ func TestViews_Mappings_OneMapPerRow(t *testing.T) {
 	}, got)
 	got[0]["id"] = "changed"
 	assert.Equal(t, int32(2), got[1]["id"], "each row has its own map")
-}
-
-func TestViews_Mappings_DuplicateColumnNamesFirstWins(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select 1 as x, 2 as y, 3 as x")
-	m, err := res.Mappings().One()
-	require.NoError(t, err)
-	assert.Equal(t, buffered.Mapping{"x": int32(1), "y": int32(2)}, m)
-
-	row, err := execute(t, pool, "select 1 as x, 2 as y, 3 as x").One()
-	require.NoError(t, err)
-	assert.Equal(t, m, row.Mapping(), "Row.Mapping agrees")
-	v, _ := row.Get("x")
-	assert.Equal(t, int32(1), v, "Row.Get: first wins too")
 }
 
 func TestViews_Mappings_OfAProjection(t *testing.T) {
@@ -218,13 +196,6 @@ func TestViews_Unique_BothOrdersWithScalarsDeduplicate(t *testing.T) {
 	assert.Equal(t, []int64{1, 2, 3, 4}, buffered.ScalarsOf[int64](execute(t, pool, dupRows)).Unique().All(), "ScalarsOf(res).Unique()")
 	assert.Len(t, execute(t, pool, dupRows).Unique().Mappings().All(), 5, "res.Unique().Mappings()")
 	assert.Len(t, execute(t, pool, dupRows).Mappings().Unique().All(), 5, "res.Mappings().Unique()")
-}
-
-func TestViews_Unique_DoesNotFilterTheResultItself(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select 1 from generate_series(1, 3)")
-	_ = res.Unique()
-	assert.Len(t, res.All(), 3, "Unique returns a view; the result is unchanged")
 }
 
 func TestViews_UniqueBy_UsesTheCallersKey(t *testing.T) {
