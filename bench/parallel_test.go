@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/stream"
+	"github.com/streamcat/streamcat/pipe"
 )
 
 // hashRounds is the CPU-bound stage's work per row: sha256 over the row's
@@ -34,8 +34,8 @@ func hashRow(_ context.Context, r narrowRow) (uint64, error) {
 	return binary.LittleEndian.Uint64(h[:8]), nil
 }
 
-// BenchmarkParallelMap_2_vs_1_workers: session.Stream -> stream.From(Structs)
-// -> stream.ParallelMap(hashRow) at 1 and 2 workers over the same statement
+// BenchmarkParallelMap_2_vs_1_workers: session.Stream -> pipe.From(Structs)
+// -> pipe.ParallelMap(hashRow) at 1 and 2 workers over the same statement
 // (the first min(rows, 500k) rows of narrow), and, for reference, the same
 // stage run inline in a raw pgx Scan loop. paired reports
 // speedup:workers=2, the median over rounds of time(1 worker)/time(2
@@ -105,9 +105,9 @@ func parallelHash(workers int) func(context.Context, *pgxpool.Pool, string) (any
 		}
 		defer s.Close(ctx)
 		defer st.Close()
-		pipe := stream.ParallelMap(stream.From(ctx, buffered.Structs[narrowRow](st)), workers, hashRow)
+		p := pipe.ParallelMap(pipe.From(ctx, buffered.Structs[narrowRow](st)), workers, hashRow)
 		var d digest
-		for h, err := range pipe.Rows() {
+		for h, err := range p.Rows() {
 			if err != nil {
 				return nil, d.n, err
 			}

@@ -303,14 +303,14 @@ func (v *View[T]) oneOrNone(op string) (T, bool, error) {
 	return x, true, nil
 }
 
-// NextBatch returns up to max further rows, blocking only until the first
-// is at hand: it then takes the rows already received (the rest of the
-// current block) and stops, so a stage reading in batches never waits for
-// rows that have not arrived. It returns an empty slice once exhausted; an
+// FetchAvailable returns up to max further rows, blocking only until the
+// first is at hand: it then takes the rows already received (the rest of
+// the current block) and stops, so a pipeline stage (package pipe) reading
+// chunks never waits for rows that have not arrived. It returns an empty slice once exhausted; an
 // error comes with the rows read before it. max < 1 is an error.
-func (v *View[T]) NextBatch(max int) ([]T, error) {
+func (v *View[T]) FetchAvailable(max int) ([]T, error) {
 	if max < 1 {
-		return nil, opErrorf("NextBatch", "max must be at least 1, got %d", max)
+		return nil, opErrorf("FetchAvailable", "max must be at least 1, got %d", max)
 	}
 	var zero T
 	out := make([]T, 0, min(max, 1024))
@@ -319,7 +319,7 @@ func (v *View[T]) NextBatch(max int) ([]T, error) {
 			break // the next row would wait for the source
 		}
 		out = append(out, zero)
-		ok, err := v.next("NextBatch", &out[len(out)-1])
+		ok, err := v.next("FetchAvailable", &out[len(out)-1])
 		if err != nil || !ok {
 			return out[:len(out)-1], err
 		}

@@ -36,7 +36,6 @@ import (
 // A Result is not safe for concurrent use.
 type Result struct {
 	*buffered.Cursor
-	p *producer
 }
 
 // Query starts a statement on ctx and returns its open rows; see Open.
@@ -79,5 +78,5 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 	}
 	cur := buffered.NewCursor(rows.FieldDescriptions(), typeMap, p, buffered.CursorOptions{CloseOnBreak: true})
 	go p.run() // owned by the Result: Close and exhaustion wait for it
-	return &Result{Cursor: cur, p: p}, nil
+	return &Result{Cursor: cur}, nil
 }

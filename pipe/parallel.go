@@ -1,4 +1,4 @@
-package stream
+package pipe
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 )
 
 // ParallelMap returns a pipe of fn applied to each row of p by up to workers
-// goroutines, in the input order: batch after batch, row after row, whatever
+// goroutines, in the input order: chunk after chunk, row after row, whatever
 // order the calls finish in. workers < 1 makes the first read fail.
 //
-// Goroutines: one feeder, owned by the pipe, pulls batches from the stages
+// Goroutines: one feeder, owned by the pipe, pulls chunks from the stages
 // above (so those stages, and the read of the source view when no other
-// ParallelMap comes first, run on it) and submits one task per batch to a conc
+// ParallelMap comes first, run on it) and submits one task per chunk to a conc
 // stream of at most workers goroutines; conc's callback goroutine hands the
-// mapped batches on in submission order. All of them start at the first read
+// mapped chunks on in submission order. All of them start at the first read
 // and are waited for when the pipe ends (Close, the end of a read loop).
 // fn runs on the worker goroutines: it must be safe to call concurrently.
 //
@@ -25,22 +25,22 @@ import (
 // context.Cause then says why. fn should give up when it is done; the stage
 // also checks it between rows.
 //
-// Memory: at most workers+4 mapped batches of at most 256 rows wait ahead of
+// Memory: at most workers+4 mapped chunks of at most 256 rows wait ahead of
 // the consumer (workers+1 in conc's queue, one in the callback goroutine, one
-// in the output channel, one being read), plus the one batch the feeder holds
+// in the output channel, one being read), plus the one chunk the feeder holds
 // unmapped. When they are all full the feeder stops pulling, and backpressure
 // reaches the source.
 //
 // An error from fn ends the pipe after the rows mapped before it, in order:
 // the feeder stops reading at once (and closes the source view if it reads
-// it), batches after the failing one are dropped, and the error reaches the
-// consumer after the batches before it. A panic in fn is recovered and
+// it), chunks after the failing one are dropped, and the error reaches the
+// consumer after the chunks before it. A panic in fn is recovered and
 // returned the same way as a *PanicError (see Map): not re-raised.
 func ParallelMap[T, U any](p *Pipe[T], workers int, fn func(context.Context, T) (U, error)) *Pipe[U] {
 	up, err := p.take("ParallelMap")
 	q := &Pipe[U]{c: p.c}
 	if err == nil && workers < 1 {
-		err = fmt.Errorf("stream: ParallelMap: workers must be at least 1, got %d", workers)
+		err = fmt.Errorf("pipe: ParallelMap: workers must be at least 1, got %d", workers)
 	}
 	if err != nil {
 		q.pull = failedPull[U](err)
@@ -60,10 +60,10 @@ func ParallelMap[T, U any](p *Pipe[T], workers int, fn func(context.Context, T) 
 	return q
 }
 
-// noFailure is parStage.failed while no batch has failed.
+// noFailure is parStage.failed while no chunk has failed.
 const noFailure = math.MaxInt64
 
-// parItem is a mapped batch, or the error that ends the stage after rows.
+// parItem is a mapped chunk, or the error that ends the stage after rows.
 type parItem[U any] struct {
 	rows []U
 	err  error
@@ -78,16 +78,16 @@ type parStage[T, U any] struct {
 	fn         func(context.Context, T) (U, error)
 	out        chan parItem[U]
 
-	// failed is the sequence number of the first batch whose fn failed:
-	// the feeder stops reading and later batches are dropped.
+	// failed is the sequence number of the first chunk whose fn failed:
+	// the feeder stops reading and later chunks are dropped.
 	failed atomic.Int64
 
 	// Written by the callbacks (on conc's callback goroutine only), read by
 	// the feeder after conc's Wait.
 	sentErr bool // an error item went out: nothing follows it
-	dropped bool // a batch was not delivered (cancelled or skipped)
+	dropped bool // a chunk was not delivered (cancelled or skipped)
 
-	// end is errEnd when every batch was delivered, else nil: written by the
+	// end is errEnd when every chunk was delivered, else nil: written by the
 	// feeder before it closes out, read by the consumer after.
 	end error
 }
@@ -145,7 +145,7 @@ func (s *parStage[T, U]) feed() {
 	}
 }
 
-// task maps batch seq on a worker goroutine. conc runs tasks queued before a
+// task maps chunk seq on a worker goroutine. conc runs tasks queued before a
 // cancellation too: check first.
 func (s *parStage[T, U]) task(seq int64, in []T) concstream.Task {
 	return func() concstream.Callback {
@@ -153,7 +153,7 @@ func (s *parStage[T, U]) task(seq int64, in []T) concstream.Task {
 		if ctx.Err() != nil || s.failed.Load() < seq {
 			return s.drop
 		}
-		out, err := s.mapBatch(ctx, in)
+		out, err := s.mapChunk(ctx, in)
 		if err != nil {
 			s.noteFailure(seq)
 		} else if len(out) < len(in) { // cancelled midway
@@ -163,7 +163,7 @@ func (s *parStage[T, U]) task(seq int64, in []T) concstream.Task {
 	}
 }
 
-func (s *parStage[T, U]) mapBatch(ctx context.Context, in []T) (out []U, err error) {
+func (s *parStage[T, U]) mapChunk(ctx context.Context, in []T) (out []U, err error) {
 	out = make([]U, 0, len(in))
 	defer recoverStage(&err)
 	for _, x := range in {
@@ -179,7 +179,7 @@ func (s *parStage[T, U]) mapBatch(ctx context.Context, in []T) (out []U, err err
 	return out, nil
 }
 
-// noteFailure records that batch seq failed, keeping the earliest.
+// noteFailure records that chunk seq failed, keeping the earliest.
 func (s *parStage[T, U]) noteFailure(seq int64) {
 	for {
 		cur := s.failed.Load()
@@ -205,5 +205,5 @@ func (s *parStage[T, U]) send(it parItem[U]) {
 	}
 }
 
-// drop is the callback of a batch that was not mapped.
+// drop is the callback of a chunk that was not mapped.
 func (s *parStage[T, U]) drop() { s.dropped = true }

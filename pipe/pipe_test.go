@@ -1,4 +1,4 @@
-package stream_test
+package pipe_test
 
 import (
 	"context"
@@ -17,12 +17,13 @@ import (
 
 	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/pipe"
 	"github.com/streamcat/streamcat/session"
 	"github.com/streamcat/streamcat/stream"
 )
 
-// plBatch is the pipe's largest batch (stream.maxPipeBatch).
-const plBatch = 256
+// plChunk is the pipe's largest chunk (pipe.maxChunk).
+const plChunk = 256
 
 // plBig is 10M rows streamed from the first one (an SRF in the select list
 // is not materialized); %s is a marker to find the query in pg_stat_activity.
@@ -51,9 +52,9 @@ func plStream(t *testing.T, pool *pgxpool.Pool, ctx context.Context, sql string)
 }
 
 // plInts is a pipe over the first column of sql, as int64.
-func plInts(t *testing.T, pool *pgxpool.Pool, ctx context.Context, sql string) *stream.Pipe[int64] {
+func plInts(t *testing.T, pool *pgxpool.Pool, ctx context.Context, sql string) *pipe.Pipe[int64] {
 	t.Helper()
-	return stream.From(ctx, buffered.ScalarsOf[int64](plStream(t, pool, ctx, sql)))
+	return pipe.From(ctx, buffered.ScalarsOf[int64](plStream(t, pool, ctx, sql)))
 }
 
 // plGone waits until no active query carries marker, asked on a connection
@@ -89,7 +90,7 @@ func plUsable(t *testing.T, pool *pgxpool.Pool) {
 }
 
 // plCollect reads p's rows until the first error.
-func plCollect[T any](p *stream.Pipe[T]) ([]T, error) {
+func plCollect[T any](p *pipe.Pipe[T]) ([]T, error) {
 	var out []T
 	for x, err := range p.Rows() {
 		if err != nil {
@@ -131,7 +132,7 @@ func TestPipe_MatchesSequential(t *testing.T) {
 
 	t.Run("Map and Filter", func(t *testing.T) {
 		p := plInts(t, pool, ctx, sql)
-		got, err := plCollect(stream.Map(stream.Map(stream.Filter(p, keep), func(g int64) (string, error) {
+		got, err := plCollect(pipe.Map(pipe.Map(pipe.Filter(p, keep), func(g int64) (string, error) {
 			d, _ := double(g)
 			return square(ctx, d)
 		}), exclaim))
@@ -142,18 +143,18 @@ func TestPipe_MatchesSequential(t *testing.T) {
 	})
 	for _, workers := range []int{1, 2, 8} {
 		t.Run(fmt.Sprintf("ParallelMap workers=%d", workers), func(t *testing.T) {
-			p := stream.Map(stream.Filter(plInts(t, pool, ctx, sql), keep), double)
-			sq := stream.ParallelMap(p, workers, square)
-			got, err := plCollect(stream.Map(sq, exclaim))
+			p := pipe.Map(pipe.Filter(plInts(t, pool, ctx, sql), keep), double)
+			sq := pipe.ParallelMap(p, workers, square)
+			got, err := plCollect(pipe.Map(sq, exclaim))
 			require.NoError(t, err)
 			require.Equal(t, want, got, "same rows in the same order")
 			testdb.AssertNoAcquired(t, pool)
 		})
 	}
 	t.Run("two ParallelMaps and All", func(t *testing.T) {
-		p := stream.Map(stream.Filter(plInts(t, pool, ctx, sql), keep), double)
-		sq := stream.ParallelMap(p, 3, square)
-		ex := stream.ParallelMap(sq, 5, func(_ context.Context, s string) (string, error) { return exclaim(s) })
+		p := pipe.Map(pipe.Filter(plInts(t, pool, ctx, sql), keep), double)
+		sq := pipe.ParallelMap(p, 3, square)
+		ex := pipe.ParallelMap(sq, 5, func(_ context.Context, s string) (string, error) { return exclaim(s) })
 		got, err := ex.All()
 		require.NoError(t, err)
 		require.Equal(t, want, got)
@@ -161,13 +162,13 @@ func TestPipe_MatchesSequential(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, again, "an exhausted pipe yields nothing more")
 	})
-	t.Run("Batches", func(t *testing.T) {
-		p := stream.ParallelMap(plInts(t, pool, ctx, sql), 4, func(_ context.Context, g int64) (int64, error) { return g, nil })
+	t.Run("Chunks", func(t *testing.T) {
+		p := pipe.ParallelMap(plInts(t, pool, ctx, sql), 4, func(_ context.Context, g int64) (int64, error) { return g, nil })
 		next := int64(1)
-		for b, err := range p.Batches() {
+		for b, err := range p.Chunks() {
 			require.NoError(t, err)
 			require.NotEmpty(t, b)
-			require.LessOrEqual(t, len(b), plBatch)
+			require.LessOrEqual(t, len(b), plChunk)
 			for _, g := range b {
 				require.Equal(t, next, g)
 				next++
@@ -178,8 +179,8 @@ func TestPipe_MatchesSequential(t *testing.T) {
 	t.Run("buffered source", func(t *testing.T) {
 		res, err := session.NewMaker(pool).New().Execute(ctx, sql)
 		require.NoError(t, err)
-		p := stream.From(ctx, res.Scalars())
-		got, err := stream.ParallelMap(p, 4, func(_ context.Context, v any) (int64, error) { return v.(int64), nil }).All()
+		p := pipe.From(ctx, res.Scalars())
+		got, err := pipe.ParallelMap(p, 4, func(_ context.Context, v any) (int64, error) { return v.(int64), nil }).All()
 		require.NoError(t, err)
 		require.Len(t, got, n)
 		require.Equal(t, int64(n), got[n-1])
@@ -189,34 +190,34 @@ func TestPipe_MatchesSequential(t *testing.T) {
 
 // stages builds, over a pipe of 1..N, a pipe that fails (by fail) at row
 // at, with each kind of stage.
-func stages(fail func(g int64) error) map[string]func(*stream.Pipe[int64]) *stream.Pipe[int64] {
-	return map[string]func(*stream.Pipe[int64]) *stream.Pipe[int64]{
-		"Map": func(p *stream.Pipe[int64]) *stream.Pipe[int64] {
-			return stream.Map(p, func(g int64) (int64, error) { return g, fail(g) })
+func stages(fail func(g int64) error) map[string]func(*pipe.Pipe[int64]) *pipe.Pipe[int64] {
+	return map[string]func(*pipe.Pipe[int64]) *pipe.Pipe[int64]{
+		"Map": func(p *pipe.Pipe[int64]) *pipe.Pipe[int64] {
+			return pipe.Map(p, func(g int64) (int64, error) { return g, fail(g) })
 		},
-		"Filter": func(p *stream.Pipe[int64]) *stream.Pipe[int64] {
-			return stream.Filter(p, func(g int64) (bool, error) { return true, fail(g) })
+		"Filter": func(p *pipe.Pipe[int64]) *pipe.Pipe[int64] {
+			return pipe.Filter(p, func(g int64) (bool, error) { return true, fail(g) })
 		},
-		"ParallelMap": func(p *stream.Pipe[int64]) *stream.Pipe[int64] {
-			return stream.ParallelMap(p, 4, func(_ context.Context, g int64) (int64, error) {
+		"ParallelMap": func(p *pipe.Pipe[int64]) *pipe.Pipe[int64] {
+			return pipe.ParallelMap(p, 4, func(_ context.Context, g int64) (int64, error) {
 				jitter(g)
 				return g, fail(g)
 			})
 		},
-		"ParallelMap then Map": func(p *stream.Pipe[int64]) *stream.Pipe[int64] {
-			q := stream.ParallelMap(p, 4, func(_ context.Context, g int64) (int64, error) { return g, nil })
-			return stream.Map(q, func(g int64) (int64, error) { return g, fail(g) })
+		"ParallelMap then Map": func(p *pipe.Pipe[int64]) *pipe.Pipe[int64] {
+			q := pipe.ParallelMap(p, 4, func(_ context.Context, g int64) (int64, error) { return g, nil })
+			return pipe.Map(q, func(g int64) (int64, error) { return g, fail(g) })
 		},
-		"Map then ParallelMap": func(p *stream.Pipe[int64]) *stream.Pipe[int64] {
-			q := stream.Map(p, func(g int64) (int64, error) { return g, fail(g) })
-			return stream.ParallelMap(q, 4, func(_ context.Context, g int64) (int64, error) { return g, nil })
+		"Map then ParallelMap": func(p *pipe.Pipe[int64]) *pipe.Pipe[int64] {
+			q := pipe.Map(p, func(g int64) (int64, error) { return g, fail(g) })
+			return pipe.ParallelMap(q, 4, func(_ context.Context, g int64) (int64, error) { return g, nil })
 		},
 	}
 }
 
 // checkFailure reads p and expects rows 1..at-1, in order, then an error
 // matched by check; then that the query is gone and the pool is whole.
-func checkFailure(t *testing.T, pool *pgxpool.Pool, p *stream.Pipe[int64], at int64, marker string, check func(error)) {
+func checkFailure(t *testing.T, pool *pgxpool.Pool, p *pipe.Pipe[int64], at int64, marker string, check func(error)) {
 	t.Helper()
 	got, err := plCollect(p)
 	require.Error(t, err)
@@ -267,10 +268,10 @@ func TestPipe_StagePanic(t *testing.T) {
 			marker := "pl-panic-" + name
 			p := build(plInts(t, pool, context.Background(), fmt.Sprintf(plBig, marker)))
 			checkFailure(t, pool, p, at, marker, func(err error) {
-				var pe *stream.PanicError
+				var pe *pipe.PanicError
 				require.ErrorAs(t, err, &pe)
 				require.Equal(t, "bad row 30000", pe.Value)
-				require.Contains(t, string(pe.Stack), "pipeline_test.go", "the stack of the panic")
+				require.Contains(t, string(pe.Stack), "pipe_test.go", "the stack of the panic")
 			})
 		})
 	}
@@ -278,7 +279,7 @@ func TestPipe_StagePanic(t *testing.T) {
 
 func TestPipe_PanicWithError(t *testing.T) {
 	pool := plSetup(t)
-	p := stream.ParallelMap(plInts(t, pool, context.Background(), "select 1::int8"), 2,
+	p := pipe.ParallelMap(plInts(t, pool, context.Background(), "select 1::int8"), 2,
 		func(context.Context, int64) (int64, error) { panic(errBoom) })
 	_, err := p.All()
 	require.ErrorIs(t, err, errBoom, "PanicError unwraps an error value")
@@ -359,7 +360,7 @@ func TestPipe_ContextCancelled(t *testing.T) {
 					streamCtx = ctx
 				}
 				res := plStream(t, pool, streamCtx, fmt.Sprintf(plBig, marker))
-				p := build(stream.From(ctx, buffered.ScalarsOf[int64](res)))
+				p := build(pipe.From(ctx, buffered.ScalarsOf[int64](res)))
 				n := 0
 				var got error
 				for g, err := range p.Rows() {
@@ -390,17 +391,17 @@ func TestPipe_Backpressure(t *testing.T) {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
 			marker := fmt.Sprintf("pl-backpressure-%d", workers)
 			var pulled, mapped atomic.Int64
-			p := stream.Map(plInts(t, pool, context.Background(), fmt.Sprintf(plBig, marker)),
+			p := pipe.Map(plInts(t, pool, context.Background(), fmt.Sprintf(plBig, marker)),
 				func(g int64) (int64, error) { pulled.Add(1); return g, nil })
-			q := stream.ParallelMap(p, workers, func(_ context.Context, g int64) (int64, error) {
+			q := pipe.ParallelMap(p, workers, func(_ context.Context, g int64) (int64, error) {
 				mapped.Add(1)
 				return g, nil
 			})
-			// ParallelMap's documented bound: workers+4 mapped batches ahead
-			// of the consumer (counting the one being read), plus one batch
+			// ParallelMap's documented bound: workers+4 mapped chunks ahead
+			// of the consumer (counting the one being read), plus one chunk
 			// the feeder holds unmapped.
-			mappedBound := int64(workers+4) * plBatch
-			pulledBound := mappedBound + plBatch
+			mappedBound := int64(workers+4) * plChunk
+			pulledBound := mappedBound + plChunk
 			var consumed, maxAhead int64
 			for g, err := range q.Rows() {
 				require.NoError(t, err)
@@ -413,12 +414,12 @@ func TestPipe_Backpressure(t *testing.T) {
 				if consumed%64 == 0 {
 					time.Sleep(2 * time.Millisecond) // a slow consumer
 				}
-				if consumed == 20*plBatch {
+				if consumed == 20*plChunk {
 					break
 				}
 			}
 			t.Logf("at most %d rows mapped ahead (bound %d)", maxAhead, mappedBound)
-			require.Greater(t, maxAhead, int64(plBatch), "the workers did run ahead of the consumer")
+			require.Greater(t, maxAhead, int64(plChunk), "the workers did run ahead of the consumer")
 			plGone(t, marker)
 			plUsable(t, pool)
 		})
@@ -428,7 +429,7 @@ func TestPipe_Backpressure(t *testing.T) {
 func TestPipe_WorkersBelowOne(t *testing.T) {
 	pool := plSetup(t)
 	marker := "pl-workers"
-	p := stream.ParallelMap(plInts(t, pool, context.Background(), fmt.Sprintf(plBig, marker)), 0,
+	p := pipe.ParallelMap(plInts(t, pool, context.Background(), fmt.Sprintf(plBig, marker)), 0,
 		func(_ context.Context, g int64) (int64, error) { return g, nil })
 	got, err := plCollect(p)
 	require.Empty(t, got)
@@ -444,7 +445,7 @@ func TestPipe_Close(t *testing.T) {
 
 	t.Run("before reading", func(t *testing.T) {
 		marker := "pl-close-before"
-		p := stream.ParallelMap(plInts(t, pool, ctx, fmt.Sprintf(plBig, marker)), 4, id)
+		p := pipe.ParallelMap(plInts(t, pool, ctx, fmt.Sprintf(plBig, marker)), 4, id)
 		p.Close()
 		p.Close() // idempotent
 		require.NoError(t, p.Err(), "Close is not an error")
@@ -455,7 +456,7 @@ func TestPipe_Close(t *testing.T) {
 	})
 	t.Run("inside the loop", func(t *testing.T) {
 		marker := "pl-close-inside"
-		p := stream.ParallelMap(plInts(t, pool, ctx, fmt.Sprintf(plBig, marker)), 4, id)
+		p := pipe.ParallelMap(plInts(t, pool, ctx, fmt.Sprintf(plBig, marker)), 4, id)
 		n := 0
 		var got error
 		for _, err := range p.Rows() {
@@ -463,7 +464,7 @@ func TestPipe_Close(t *testing.T) {
 				got = err
 				break
 			}
-			if n++; n == 3 { // inside a batch
+			if n++; n == 3 { // inside a chunk
 				p.Close()
 			}
 		}
@@ -475,7 +476,7 @@ func TestPipe_Close(t *testing.T) {
 	t.Run("an upstream pipe", func(t *testing.T) {
 		marker := "pl-close-upstream"
 		p := plInts(t, pool, ctx, fmt.Sprintf(plBig, marker))
-		q := stream.ParallelMap(p, 2, id)
+		q := pipe.ParallelMap(p, 2, id)
 		for range q.Rows() {
 			break
 		}
@@ -486,10 +487,10 @@ func TestPipe_Close(t *testing.T) {
 	})
 	t.Run("misuse", func(t *testing.T) {
 		p := plInts(t, pool, ctx, "select g::int8 from generate_series(1, 10) g")
-		q := stream.Map(p, func(g int64) (int64, error) { return g, nil })
+		q := pipe.Map(p, func(g int64) (int64, error) { return g, nil })
 		_, err := p.All()
 		require.ErrorContains(t, err, "feeds a Map stage", "a pipe with a later stage cannot be read")
-		r := stream.Filter(p, func(int64) (bool, error) { return true, nil })
+		r := pipe.Filter(p, func(int64) (bool, error) { return true, nil })
 		_, err = r.All()
 		require.ErrorContains(t, err, "already feeds a Map stage")
 		q.Close()

@@ -1,4 +1,4 @@
-package stream_test
+package pipe_test
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 
 	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/pipe"
 	"github.com/streamcat/streamcat/session"
-	"github.com/streamcat/streamcat/stream"
 )
 
 // A stream's rows, filtered on the consumer's goroutine, then mapped by four
@@ -30,9 +30,9 @@ func ExampleParallelMap() {
 	}
 	// The pipe takes the stream over: it closes it (and releases the
 	// connection) when it ends, however it ends.
-	odd := stream.Filter(stream.From(ctx, buffered.ScalarsOf[int64](res)),
+	odd := pipe.Filter(pipe.From(ctx, buffered.ScalarsOf[int64](res)),
 		func(g int64) (bool, error) { return g%2 == 1, nil })
-	squares := stream.ParallelMap(odd, 4, func(ctx context.Context, g int64) (string, error) {
+	squares := pipe.ParallelMap(odd, 4, func(ctx context.Context, g int64) (string, error) {
 		return fmt.Sprintf("%d² = %d", g, g*g), nil
 	})
 	defer squares.Close()

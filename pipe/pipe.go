@@ -1,18 +1,17 @@
-package stream
+package pipe
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"iter"
-	"runtime/debug"
 	"sync"
 
 	"github.com/streamcat/streamcat/buffered"
 )
 
-// Pipeline stages move rows in batches: one function call, one channel
-// operation and one allocation per batch, never per row.
+// Pipeline stages move rows in chunks: one function call, one channel
+// operation and one allocation per chunk, never per row.
 //
 // A pipe is a chain of pull functions. Pulling the last stage pulls the one
 // before it, on the same goroutine, down to the source view; only ParallelMap
@@ -21,22 +20,22 @@ import (
 // reads the source view runs on one goroutine at a time: the consumer's, or
 // the feeder of the first ParallelMap.
 
-// maxPipeBatch caps the rows in a batch that From cuts from its view.
-// Batches grow 1, 4, 16, 64, then maxPipeBatch, so the first rows reach the
-// stages at once and a long result moves in full batches.
-const maxPipeBatch = 256
+// maxChunk caps the rows in a chunk that From cuts from its view.
+// Chunks grow 1, 4, 16, 64, then maxChunk, so the first rows reach the
+// stages at once and a long result moves in full chunks.
+const maxChunk = 256
 
 // errEnd is what a stage's pull returns once its rows have run out. It never
 // leaves the package.
-var errEnd = errors.New("stream: end of the pipe")
+var errEnd = errors.New("pipe: end of the pipe")
 
 // errStopped is the cause the pipe's context is cancelled with when the pipe
 // ends: drained, failed, closed or left early. A ParallelMap function sees it
 // as context.Cause of its ctx.
-var errStopped = errors.New("stream: the pipe has stopped")
+var errStopped = errors.New("pipe: the pipe has stopped")
 
-// Pipe is a chain of stages over batches of rows of type T: From a view, then
-// Map, Filter and ParallelMap, read with Rows, Batches or All.
+// Pipe is a chain of stages over chunks of rows of type T: From a view, then
+// Map, Filter and ParallelMap, read with Rows, Chunks or All.
 //
 // Every way out ends the whole chain, upstream first, and releases what it
 // holds: reading to the end, an error or a panic in a stage, an error from
@@ -47,7 +46,7 @@ var errStopped = errors.New("stream: the pipe has stopped")
 // do not read to the end; Close is cheap and idempotent.
 //
 // Memory is bounded whatever the row count: each stage holds a fixed number
-// of batches of at most 256 rows (see From and ParallelMap), and a slow
+// of chunks of at most 256 rows (see From and ParallelMap), and a slow
 // consumer stops the stages, which stop reading the source, which stops the
 // stream's producer and, through TCP, the server.
 //
@@ -57,8 +56,8 @@ var errStopped = errors.New("stream: the pipe has stopped")
 // read and close it from one goroutine.
 type Pipe[T any] struct {
 	c *chain
-	// pull returns the next batch: a non-empty slice the caller now owns,
-	// and/or an error that ends the pipe after that batch (errEnd at the end).
+	// pull returns the next chunk: a non-empty slice the caller now owns,
+	// and/or an error that ends the pipe after that chunk (errEnd at the end).
 	pull func() ([]T, error)
 	// local is true when pull reads the source view on the puller's
 	// goroutine (no ParallelMap between this stage and the source).
@@ -128,26 +127,26 @@ func (c *chain) finish(err error) {
 // From starts a pipe that reads v: the rows of a stream (res.View,
 // res.Scalars(), buffered.Structs[T](res), ...) or of a buffered result.
 //
-// The pipe takes v over: it reads v in batches and closes it when the pipe
+// The pipe takes v over: it reads v in chunks and closes it when the pipe
 // ends, which for a stream stops the query and releases its connection. Do
 // not read or close v, or the Result it is a view of, while the pipe is in
 // use. Cancelling ctx ends the pipe (its reads then fail with ctx's cause);
 // cancel the stream's own context too, or pass the same one, to stop a query
 // the server is slow to answer (see Close).
 //
-// From starts no goroutine. Its batches hold at most 256 rows and are cut as
-// rows are read (the first rows at once, in batches of 1, 4, 16, ...), on the
+// From starts no goroutine. Its chunks hold at most 256 rows and are cut as
+// rows are read (the first rows at once, in chunks of 1, 4, 16, ...), on the
 // goroutine that pulls them: the consumer's, or a ParallelMap feeder's.
 func From[T any](ctx context.Context, v *buffered.View[T]) *Pipe[T] {
 	cctx, cancel := context.WithCancelCause(ctx)
-	c := &chain{ctx: cctx, cancel: cancel, src: &sourceCloser{close: v.Close, interrupt: interruptSource(v)}}
+	c := &chain{ctx: cctx, cancel: cancel, src: &sourceCloser{close: v.Close, interrupt: v.Interrupt}}
 	size := 1
 	pull := func() ([]T, error) {
 		if cctx.Err() != nil {
 			return nil, context.Cause(cctx)
 		}
-		b, err := nextBatch(v, size)
-		size = min(size*4, maxPipeBatch)
+		b, err := v.FetchAvailable(size)
+		size = min(size*4, maxChunk)
 		if err == nil && cctx.Err() != nil {
 			// an interrupted read may look like the end: it is not
 			return b, context.Cause(cctx)
@@ -160,21 +159,14 @@ func From[T any](ctx context.Context, v *buffered.View[T]) *Pipe[T] {
 	return &Pipe[T]{c: c, pull: pull, local: true}
 }
 
-// interruptSource returns a function that ends, from any goroutine, a read
-// of v that is waiting for rows, so that Close never waits for the server.
-func interruptSource[T any](v *buffered.View[T]) func() { return v.Interrupt }
-
-// nextBatch reads the rows of v at hand, up to max; see View.NextBatch.
-func nextBatch[T any](v *buffered.View[T], max int) ([]T, error) { return v.NextBatch(max) }
-
 // take marks p as consumed by a new stage op and returns its pull function,
 // or an error when p cannot take one.
 func (p *Pipe[T]) take(op string) (func() ([]T, error), error) {
 	switch {
 	case p.next != "":
-		return nil, fmt.Errorf("stream: %s: this pipe already feeds a %s stage; build on the pipe the last stage returned", op, p.next)
+		return nil, fmt.Errorf("pipe: %s: this pipe already feeds a %s stage; build on the pipe the last stage returned", op, p.next)
 	case p.c.started:
-		return nil, fmt.Errorf("stream: %s: the pipe is already being read", op)
+		return nil, fmt.Errorf("pipe: %s: the pipe is already being read", op)
 	}
 	p.next = op
 	return p.pull, nil
@@ -185,148 +177,25 @@ func failedPull[T any](err error) func() ([]T, error) {
 	return func() ([]T, error) { return nil, err }
 }
 
-// Map returns a pipe of fn applied to each row of p, in order. An error from
-// fn ends the pipe: the rows mapped before it are delivered, then the error.
-//
-// fn runs on the goroutine that pulls the stage, one batch at a time: the
-// consumer's, or (when a ParallelMap follows) that stage's feeder goroutine.
-// Map costs no goroutine and holds no batch beyond the one it maps.
-//
-// A panic in fn is recovered and returned as a *PanicError, carrying the
-// panic value and stack, from the iterator (and Err): it is not re-raised,
-// because fn may run on a goroutine the caller cannot recover on.
-func Map[T, U any](p *Pipe[T], fn func(T) (U, error)) *Pipe[U] {
-	up, err := p.take("Map")
-	q := &Pipe[U]{c: p.c, local: p.local}
-	if err != nil {
-		q.pull = failedPull[U](err)
-		return q
-	}
-	q.pull = func() ([]U, error) {
-		b, err := up()
-		if len(b) == 0 {
-			return nil, err
-		}
-		out, ferr := mapBatch(b, fn)
-		if ferr != nil {
-			return out, ferr
-		}
-		return out, err
-	}
-	return q
-}
-
-// Filter returns a pipe of the rows of p for which keep returns true, in
-// order. An error (or a panic, see Map) from keep ends the pipe after the
-// rows kept before it.
-//
-// keep runs as Map's fn does: on the goroutine that pulls the stage, one
-// batch at a time. Filter costs no goroutine; it filters each batch in place.
-func Filter[T any](p *Pipe[T], keep func(T) (bool, error)) *Pipe[T] {
-	up, err := p.take("Filter")
-	q := &Pipe[T]{c: p.c, local: p.local}
-	if err != nil {
-		q.pull = failedPull[T](err)
-		return q
-	}
-	q.pull = func() ([]T, error) {
-		for {
-			b, err := up()
-			if len(b) == 0 {
-				return nil, err
-			}
-			out, ferr := filterBatch(b, keep)
-			if ferr != nil {
-				return out, ferr
-			}
-			if len(out) > 0 || err != nil {
-				return out, err
-			}
-		}
-	}
-	return q
-}
-
-func mapBatch[T, U any](in []T, fn func(T) (U, error)) (out []U, err error) {
-	out = make([]U, 0, len(in))
-	defer recoverStage(&err)
-	for _, x := range in {
-		y, ferr := fn(x)
-		if ferr != nil {
-			return out, ferr
-		}
-		out = append(out, y)
-	}
-	return out, nil
-}
-
-// filterBatch compacts in in place: it owns the batch.
-func filterBatch[T any](in []T, keep func(T) (bool, error)) (out []T, err error) {
-	out = in[:0]
-	defer recoverStage(&err)
-	for _, x := range in {
-		ok, ferr := keep(x)
-		if ferr != nil {
-			return out, ferr
-		}
-		if ok {
-			out = append(out, x)
-		}
-	}
-	return out, nil
-}
-
-// recoverStage, deferred, turns a panic in a stage function into a
-// *PanicError in *err.
-func recoverStage(err *error) {
-	if r := recover(); r != nil {
-		*err = &PanicError{Value: r, Stack: debug.Stack()}
-	}
-}
-
-// PanicError is the error a pipe ends with when a stage function (Map,
-// Filter, ParallelMap) panics: a panic in a stage is returned as an error
-// from the iterator, All and Err, after the rows before it, and is not
-// re-raised. Value is what was passed to panic, Stack the panicking
-// goroutine's stack. errors.Is and errors.As see through to Value when it is
-// an error.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-// Error returns the panic value and the stack.
-func (e *PanicError) Error() string {
-	return fmt.Sprintf("stream: panic in a pipe stage: %v\n\n%s", e.Value, e.Stack)
-}
-
-// Unwrap returns Value when it is an error.
-func (e *PanicError) Unwrap() error {
-	if err, ok := e.Value.(error); ok {
-		return err
-	}
-	return nil
-}
-
 // readable says whether op may read p: nil, errEnd after a complete read,
 // or why not.
 func (p *Pipe[T]) readable(op string) error {
 	c := p.c
 	switch {
 	case p.next != "":
-		return fmt.Errorf("stream: %s: this pipe feeds a %s stage; read the pipe the last stage returned", op, p.next)
+		return fmt.Errorf("pipe: %s: this pipe feeds a %s stage; read the pipe the last stage returned", op, p.next)
 	case c.err != nil:
 		return c.err
 	case c.closed:
-		return fmt.Errorf("stream: %s: %w", op, buffered.ErrClosed)
+		return fmt.Errorf("pipe: %s: %w", op, buffered.ErrClosed)
 	case c.ended:
 		return errEnd
 	}
 	return nil
 }
 
-// batches is Batches for op.
-func (p *Pipe[T]) batches(op string) iter.Seq2[[]T, error] {
+// chunks is Chunks for op.
+func (p *Pipe[T]) chunks(op string) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
 		if err := p.readable(op); err != nil {
 			if err != errEnd {
@@ -350,32 +219,32 @@ func (p *Pipe[T]) batches(op string) iter.Seq2[[]T, error] {
 				return
 			}
 			if c.closed { // Close in the loop body
-				yield(nil, fmt.Errorf("stream: %s: %w", op, buffered.ErrClosed))
+				yield(nil, fmt.Errorf("pipe: %s: %w", op, buffered.ErrClosed))
 				return
 			}
 		}
 	}
 }
 
-// Batches returns an iterator over the pipe's rows in batches, in order.
-// Each batch is non-empty and the caller's to keep. An error is yielded
-// once, after the batches before it, and ends the loop (Err then returns it).
+// Chunks returns an iterator over the pipe's rows in chunks, in order.
+// Each chunk is non-empty and the caller's to keep. An error is yielded
+// once, after the chunks before it, and ends the loop (Err then returns it).
 //
 // The first read starts the stage goroutines. The pipe ends when the loop
 // does, however it does: running to the end, an error, break, return or a
 // panic in the loop body (the panic goes on after the cleanup). Reading an
 // exhausted pipe yields nothing; a closed one yields an error wrapping
 // buffered.ErrClosed; a failed one its error again.
-func (p *Pipe[T]) Batches() iter.Seq2[[]T, error] { return p.batches("Batches") }
+func (p *Pipe[T]) Chunks() iter.Seq2[[]T, error] { return p.chunks("Chunks") }
 
 // Rows returns an iterator over the pipe's rows, in order. An error (from a
 // stage, the source, or the context) is yielded once, after the rows before
 // it, and ends the loop; Err then returns it. Ending, early exit and
-// re-reading behave as in Batches: a break or a panic in the loop body ends
+// re-reading behave as in Chunks: a break or a panic in the loop body ends
 // the whole pipe and releases the source's connection.
 func (p *Pipe[T]) Rows() iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		for b, err := range p.batches("Rows") {
+		for b, err := range p.chunks("Rows") {
 			if err != nil {
 				var zero T
 				yield(zero, err)
@@ -387,7 +256,7 @@ func (p *Pipe[T]) Rows() iter.Seq2[T, error] {
 				}
 				if p.c.closed { // Close in the loop body: no more rows
 					var zero T
-					yield(zero, fmt.Errorf("stream: Rows: %w", buffered.ErrClosed))
+					yield(zero, fmt.Errorf("pipe: Rows: %w", buffered.ErrClosed))
 					return
 				}
 			}
@@ -400,7 +269,7 @@ func (p *Pipe[T]) Rows() iter.Seq2[T, error] {
 // after a Rows loop. Unlike the stages, All holds every row in memory.
 func (p *Pipe[T]) All() ([]T, error) {
 	out := []T{}
-	for b, err := range p.batches("All") {
+	for b, err := range p.chunks("All") {
 		if err != nil {
 			return out, err
 		}
@@ -413,7 +282,7 @@ func (p *Pipe[T]) All() ([]T, error) {
 // and closes the source view (for a stream: stops the query and releases the
 // connection). Later reads fail with an error wrapping buffered.ErrClosed.
 // Close is idempotent, may be called on any pipe of the chain, and is done
-// for you when a Rows, Batches or All loop ends.
+// for you when a Rows, Chunks or All loop ends.
 //
 // A stage goroutine blocked reading the source finishes that read before it
 // stops, as Result.Close does: with a stream, when its producer hands over
