@@ -8,10 +8,13 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/faultproxy"
+	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/session"
 )
 
@@ -613,4 +616,45 @@ func TestUnitOfWork_FlushOutsideATransactionIsAtomic(t *testing.T) {
 	require.NoError(t, s.Flush(ctx))
 	assert.Equal(t, "renamed", scalar[string](t, pool, "select name from uow_parents"))
 	assert.True(t, strings.HasPrefix(err.Error(), `session.Flush: insert into "uow_children"`), err.Error())
+}
+
+func TestUnitOfWork_FlushThatLosesTheConnectionNeedsARollback(t *testing.T) {
+	// a lost connection in the middle of a flush cannot be produced by a
+	// healthy server on demand: the fault proxy swallows the INSERT's reply
+	// and cuts the link
+	cfg, err := pgxpool.ParseConfig(testdb.DSN())
+	require.NoError(t, err)
+	proxy, err := faultproxy.ForConfig(&cfg.ConnConfig.Config)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, proxy.Close()) })
+	proxy.Redirect(&cfg.ConnConfig.Config)
+	pool := testdb.PoolWithConfig(t, cfg)
+	ctx := context.Background()
+	_, err = pool.Exec(ctx, uowTeardown+";"+uowSchema)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), uowTeardown) })
+
+	s := session.NewMaker(pool).New()
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	_, err = s.Begin(ctx)
+	require.NoError(t, err)
+	p := &uParent{Name: "lost"}
+	require.NoError(t, s.Add(p))
+	proxy.DropReplyTo(func(q string) bool { return strings.Contains(q, "insert into") })
+	err = s.Flush(ctx)
+	require.Error(t, err)
+	assert.Zero(t, p.ID, "the object is as before the flush")
+	assert.Equal(t, []any{p}, s.New())
+
+	_, err = s.Execute(ctx, "select 1")
+	require.ErrorIs(t, err, session.ErrPendingRollback, "the transaction is gone: the session says so")
+	assert.ErrorIs(t, s.Add(&uParent{Name: "x"}), session.ErrPendingRollback)
+	assert.ErrorIs(t, s.Commit(ctx), session.ErrPendingRollback)
+
+	_ = s.Rollback(ctx) // the connection is dead: the rollback may report it
+	assert.Empty(t, s.New(), "the rollback expunged the pending object")
+	require.NoError(t, s.Add(p), "and the session works again")
+	require.NoError(t, s.Flush(ctx))
+	assert.NotZero(t, p.ID)
+	assert.Equal(t, int64(1), scalar[int64](t, pool, "select count(*) from uow_parents"))
 }
