@@ -20,7 +20,68 @@
 //     its Middleware gives every HTTP request its own.
 //   - Router (get_bind) chooses where statements outside a transaction run;
 //     NewPrimaryReplica sends reads to replicas and falls back to the primary.
-//   - Get and GetOne read a struct by primary key.
+//   - The unit of work (the other half of AsyncSession): Add, AddAll,
+//     Delete, Merge, Flush, Refresh, Expire, ExpireAll, Expunge,
+//     ExpungeAll, New, Dirty, Deleted, IsModified, Contains, Objects,
+//     NoAutoflush, IdentityKey and ObjectSession, over an identity map in
+//     which one primary key is one *T; Get, GetOne and Select[T] load
+//     through it.
+//
+// # Mapping structs
+//
+// Structs map to tables by one set of rules, shared with buffered.Structs:
+// `db:"column"` tags (an untagged field's column is the snake_case of its
+// name; `db:"-"` skips it; embedded structs are flattened), a table from a
+// TableName() method or a blank field's `table:"schema.name"` tag (else the
+// snake_case of the type name), and a key from a PrimaryKey() method or
+// pk-tagged fields. Column options follow the name:
+//
+//	type Order struct {
+//		_        struct{}  `table:"shop.orders"`
+//		ID       int64     `db:"id,pk,default"`      // identity: left to the server, read back
+//		Customer int64     `db:"customer_id"`
+//		PlacedAt time.Time `db:"placed_at,default"`  // default now() when zero
+//		Total    int64     `db:"total_cents"`
+//		TaxCents int64     `db:"tax_cents,readonly"` // a generated column: never written
+//		Version  int32     `db:"version,version"`    // optimistic locking
+//		Cust     *Customer `ref:"customer_id"`       // a reference: Cust's key fills customer_id
+//	}
+//
+// An unknown option is an error naming the field.
+//
+// # The unit of work
+//
+// Add makes objects pending; loads (Get, GetOne, Select) make them
+// persistent and keep a snapshot of their columns. Go cannot see a field
+// being set, so changes are found by comparing each persistent object with
+// its snapshot at flush time: strings and pointer-free fields by value,
+// fields holding slices, maps or pointers against a deep copy (so in-place
+// changes count). Flush writes, in foreign-key order, multi-row INSERTs
+// (COPY when nothing comes back), UPDATEs of the changed columns only, and
+// one DELETE per table, atomically (see Flush). Autoflush runs it before
+// every statement of the session; Commit runs it before committing.
+//
+// Rollback expunges the objects that were pending or inserted in the
+// transaction (their server-made keys are put back to zero), puts updated
+// and deleted objects back as the database still has them, undoes
+// unflushed changes, and expires everything. Restoring the fields, and not
+// only expiring them as SQLAlchemy does, is deliberate: SQLAlchemy reloads
+// an expired attribute when it is read, while a Go field read cannot be
+// intercepted, so after a rollback the fields must already hold the
+// database's values. A savepoint's Rollback does the same for what its
+// flushes changed. Commit expires every object by default
+// (WithExpireOnCommit): in Go that only makes the next Get query again.
+//
+// Costs: Add, Delete, Expire and Expunge send no SQL. A Get of an object in
+// the map sends none either. A flush costs two round trips for its
+// transaction or savepoint, one per 1000 inserted rows of a table (or one
+// COPY), one for all UPDATEs, one per table with deletions, and one catalog
+// query per table the Maker has not seen; finding what changed compares
+// every persistent object with its snapshot. Each tracked object costs its
+// snapshot (a shallow copy of the struct, plus deep copies of
+// slice/map/pointer fields) and a few map entries, about 200 bytes beyond
+// the struct. The session holds its objects strongly until Expunge,
+// ExpungeAll or Close: keep sessions short, as units of work are.
 //
 // Make pools with NewPool or PoolConfig: a cancelled context then stops the
 // query with a cancel request and keeps the connection.
