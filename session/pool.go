@@ -7,6 +7,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamcat/streamcat/stream"
 )
 
 // PoolConfig parses dsn into a pool configuration fit for sessions: a
@@ -20,6 +22,7 @@ func PoolConfig(dsn string) (*pgxpool.Config, error) {
 		return nil, err
 	}
 	UseCancelRequests(cfg)
+	stream.TrackArrivals(&cfg.ConnConfig.Config)
 	return cfg, nil
 }
 

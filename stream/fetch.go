@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/ladder"
 )
 
 // Fetch runs one FETCH of up to n rows from a server-side cursor.
@@ -21,8 +22,8 @@ type Fetch func(ctx context.Context, n int) (pgx.Rows, error)
 // learn the columns.
 func OpenFetch(ctx context.Context, opts Options, fetch Fetch, done func()) (*Result, error) {
 	opts = opts.withDefaults()
-	src := &fetchSource{ctx: ctx, sizes: newBatchSizes(opts), fetch: fetch, done: done}
-	rows, err := fetch(ctx, src.sizes.take())
+	src := &fetchSource{ctx: ctx, sizes: batchSizes(opts), fetch: fetch, done: done}
+	rows, err := fetch(ctx, src.sizes.Next())
 	if err != nil {
 		src.Close()
 		return nil, err
@@ -40,7 +41,7 @@ func OpenFetch(ctx context.Context, opts Options, fetch Fetch, done func()) (*Re
 
 type fetchSource struct {
 	ctx      context.Context
-	sizes    batchSizes
+	sizes    ladder.Ladder
 	fetch    Fetch
 	done     func()
 	first    *buffered.Block
@@ -75,7 +76,7 @@ func (s *fetchSource) Next() (*buffered.Block, error) {
 	if s.finished {
 		return nil, nil
 	}
-	n := s.sizes.take()
+	n := s.sizes.Next()
 	rows, err := s.fetch(s.ctx, n)
 	if err != nil {
 		return nil, err

@@ -6,22 +6,23 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestBatchSizes_GrowLikeTheReference(t *testing.T) {
-	s := newBatchSizes(Options{}.withDefaults())
+func take(o Options, n int) []int {
+	s := batchSizes(o.withDefaults())
 	var got []int
-	for range 8 {
-		got = append(got, s.take())
+	for range n {
+		got = append(got, s.Next())
 	}
-	assert.Equal(t, []int{1, 5, 25, 125, 625, 1000, 1000, 1000}, got)
+	return got
+}
+
+func TestBatchSizes_GrowLikeTheReference(t *testing.T) {
+	assert.Equal(t, []int{1, 5, 25, 125, 625, 1000, 1000, 1000}, take(Options{}, 8))
 }
 
 func TestBatchSizes_Fixed(t *testing.T) {
-	s := newBatchSizes(Options{FixedBatch: 256}.withDefaults())
-	assert.Equal(t, 256, s.take())
-	assert.Equal(t, 256, s.take())
+	assert.Equal(t, []int{256, 256}, take(Options{FixedBatch: 256}, 2))
 }
 
 func TestBatchSizes_MaxCaps(t *testing.T) {
-	s := newBatchSizes(Options{MaxBatch: 10}.withDefaults())
-	assert.Equal(t, []int{1, 5, 10, 10}, []int{s.take(), s.take(), s.take(), s.take()})
+	assert.Equal(t, []int{1, 5, 10, 10}, take(Options{MaxBatch: 10}, 4))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,24 +23,35 @@ type producer struct {
 
 	ch   chan *buffered.Block
 	free chan *buffered.Block // blocks the reader has moved past, for reuse
-	stop chan struct{}        // closed by Close: the consumer wants no more rows
+	stop chan struct{}        // closed by Interrupt: the consumer wants no more rows
 	fin  chan struct{}        // closed when the producer goroutine has finished
 	err  error                // why the rows ended early; read after fin is closed
 
-	closeOnce  sync.Once
-	cancelOnce sync.Once
+	closing     atomic.Bool // Close: the reader asked for fewer rows, which is not an error
+	interrupted atomic.Bool // Interrupt was called
+
+	// mu guards the connection against Interrupt once the producer has
+	// given it back: Interrupt's cancel request and deadline must never
+	// reach a connection that serves someone else by then.
+	mu       sync.Mutex
+	released bool // done is about to be called: the connection is no longer ours
+	deadline bool // abort put a deadline on the connection
+
+	closeOnce sync.Once
+	abortOnce sync.Once
 }
 
 // run is the producer goroutine. It owns rows and the connection.
 func (p *producer) run() {
 	defer close(p.fin)
 	defer close(p.ch)
-	sizes := newBatchSizes(p.opts)
+	sizes := batchSizes(p.opts)
 	ncol := len(p.rows.FieldDescriptions())
-	bytesPerRow := 64
+	wait := p.waitsForServer()
+	bytesPerRow := firstRowBytes
 	stopped := false
 	for !stopped {
-		n := sizes.take()
+		n := sizes.Next()
 		var b *buffered.Block
 		select {
 		case b = <-p.free:
@@ -48,6 +60,11 @@ func (p *producer) run() {
 		}
 		more := true
 		for b.Len() < n && b.Bytes() < p.opts.MaxBatchBytes {
+			if b.Len() > 0 && wait() {
+				// every row that has arrived is in b and the next read
+				// would wait on the server: let the reader have these now
+				break
+			}
 			if more = p.rows.Next(); !more {
 				break
 			}
@@ -70,27 +87,46 @@ func (p *producer) run() {
 	p.finish(stopped)
 }
 
+// waitsForServer returns a test of whether the next row must still come
+// from the socket: the rows pgx holds complete are all read. With
+// TrackArrivals it knows exactly; without, it assumes the worst only when
+// pgx holds no bytes at all.
+func (p *producer) waitsForServer() func() bool {
+	conn := p.rows.Conn()
+	if conn == nil {
+		return func() bool { return false }
+	}
+	fe := conn.PgConn().Frontend()
+	if a := arrivalsOf(fe); a != nil {
+		return func() bool { return !a.ready(fe.ReadBufferLen()) }
+	}
+	return func() bool { return fe.ReadBufferLen() == 0 }
+}
+
 // finish ends the query and gives the connection back. After an early stop
 // it first asks the server to cancel the query, because closing pgx.Rows
 // would otherwise read and discard every remaining row.
 func (p *producer) finish(stopped bool) {
 	select {
 	case <-p.stop:
-		// Close may have cancelled the statement while we were reading: the
-		// error that ended the rows is then ours, not the caller's
+		// Interrupt may have cancelled the statement while we were reading:
+		// the error that ended the rows is then ours, not the caller's
 		stopped = true
 	default:
 	}
 	if stopped {
-		p.cancelQuery()
+		p.abortOnce.Do(p.abort)
 	}
 	p.rows.Close()
 	err := p.rows.Err()
+	p.release()
 	switch {
 	case p.ctx.Err() != nil:
 		if err == nil || !errors.Is(err, p.ctx.Err()) {
 			err = joinCtx(p.ctx.Err(), err)
 		}
+	case stopped && p.interrupted.Load() && !p.closing.Load():
+		err = ErrInterrupted
 	case stopped:
 		// the reader asked to stop: the cancellation error is ours, not the caller's
 		err = nil
@@ -99,25 +135,51 @@ func (p *producer) finish(stopped bool) {
 	p.done(err, stopped)
 }
 
-// cancelQuery sends the server a cancel request for the running statement,
-// once. It works whatever context watcher the connection has and leaves the
-// connection usable. The connection is not released before the producer
-// has closed the rows, so the request cannot hit a later statement: a
-// backend that is already idle ignores it.
-func (p *producer) cancelQuery() {
-	p.cancelOnce.Do(func() {
-		conn := p.rows.Conn()
-		if conn == nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
-		defer cancel()
-		_ = conn.PgConn().CancelRequest(ctx)
-	})
+// release marks the connection as no longer the producer's and clears the
+// exit deadline when the connection survived it. When the deadline fired,
+// pgx has marked the connection closed (the pool drops it on release) and
+// closes it in the background after draining it for up to 15 s, which
+// would hold the pool's slot as long: closing the socket now ends that.
+func (p *producer) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.released = true
+	conn := p.rows.Conn()
+	if !p.deadline || conn == nil {
+		return
+	}
+	if conn.IsClosed() {
+		_ = conn.PgConn().Conn().Close()
+		return
+	}
+	_ = conn.PgConn().Conn().SetDeadline(time.Time{})
 }
 
-// cancelTimeout bounds a cancel request.
-const cancelTimeout = 5 * time.Second
+// abort ends the running statement early, once, from any goroutine: it
+// bounds every read still to come with a deadline of ExitTimeout, then sends
+// the server a cancel request. A healthy server ends the statement at once
+// (its error reaches the producer well before the deadline, and the
+// connection stays usable); a connection that has stopped answering (dead
+// network, stopped backend) fails its read at the deadline, pgx closes it
+// and the pool replaces it. Either way the producer finishes within
+// ExitTimeout. The deadline is the one pgx's own cancel-request context
+// watcher sets after a cancelled context; see session.PoolConfig.
+func (p *producer) abort() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.released {
+		return // finished meanwhile: the connection may serve someone else
+	}
+	conn := p.rows.Conn()
+	if conn == nil || conn.IsClosed() {
+		return
+	}
+	_ = conn.PgConn().Conn().SetDeadline(time.Now().Add(p.opts.ExitTimeout))
+	p.deadline = true
+	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ExitTimeout)
+	defer cancel()
+	_ = conn.PgConn().CancelRequest(ctx)
+}
 
 // joinCtx wraps a context error and the server's answer to the cancel
 // (usually SQLSTATE 57014) so both errors.Is(err, context.Canceled) and
@@ -152,19 +214,24 @@ func (p *producer) Recycle(b *buffered.Block) {
 
 // Interrupt implements buffered.Interrupter: it stops the producer,
 // cancelling the statement when the producer may be waiting on the server
-// for rows. Safe from any goroutine.
+// for rows. The reader then gets the rows already sent, then ErrInterrupted.
+// Safe from any goroutine; it returns within Options.ExitTimeout even when
+// the server has stopped answering.
 func (p *producer) Interrupt() {
+	p.interrupted.Store(true)
 	p.closeOnce.Do(func() { close(p.stop) })
 	select {
 	case <-p.fin:
 	default:
-		p.cancelQuery()
+		p.abortOnce.Do(p.abort)
 	}
 }
 
 // Close implements buffered.Source: it interrupts the producer and waits
-// until the connection has been released.
+// until the connection has been released. The reader asked for fewer rows,
+// so the stream ends without an error.
 func (p *producer) Close() {
+	p.closing.Store(true)
 	p.Interrupt()
 	<-p.fin
 }

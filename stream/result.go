@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -32,6 +33,18 @@ import (
 // a large result is not pulled over the wire, and the connection stays
 // usable. Always Close a Result you do not read to the end: it is cheap and
 // idempotent.
+//
+// A Result dropped without Close while its query still runs would hold its
+// connection for good (and pool.Close would wait for it forever). As a
+// safety net, once the garbage collector finds the Result (and all its
+// views) unreachable, the stream is interrupted, its connection given back,
+// and Options.OnDropped told (by default a warning in the log). That can
+// take any time, or never happen in a program that allocates little: it is
+// a net for a bug, not a way to end a stream. Always Close.
+//
+// Interrupt (safe from any goroutine) ends a read in progress: the reader
+// gets the rows already sent, then ErrInterrupted, so a cut-short result
+// never reads as a complete one.
 //
 // A Result is not safe for concurrent use.
 type Result struct {
@@ -76,7 +89,12 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 	if conn := rows.Conn(); conn != nil {
 		typeMap = conn.TypeMap()
 	}
-	cur := buffered.NewCursor(rows.FieldDescriptions(), typeMap, p, buffered.CursorOptions{CloseOnBreak: true})
-	go p.run() // owned by the Result: Close and exhaustion wait for it
+	// The cursor (and every view of it) reaches the producer through h
+	// only, while the producer goroutine does not reach h: once the
+	// reader's last reference is gone, the cleanup can stop the producer.
+	h := &handle{p}
+	runtime.AddCleanup(h, (*producer).dropped, p)
+	cur := buffered.NewCursor(rows.FieldDescriptions(), typeMap, h, buffered.CursorOptions{CloseOnBreak: true})
+	go p.run() // owned by the Result: Close and exhaustion wait for it, and so does the cleanup of a dropped one
 	return &Result{Cursor: cur}, nil
 }
