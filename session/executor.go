@@ -2,18 +2,66 @@ package session
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// executor is the one place that sends statements to pgx: it chooses the
-// connection each statement runs on (a pooled connection in autocommit, the
-// session's connection inside a transaction) and hands back open pgx.Rows
-// for the buffered or the streaming consumer.
+// executor is the one place a session sends statements to pgx. Every
+// statement passes through send: Execute, Get and Select, the three kinds
+// of Stream (its query, the guarding SAVEPOINT and its RELEASE or ROLLBACK
+// TO, DECLARE/FETCH/CLOSE), the unit of work's INSERT, UPDATE batch,
+// DELETE and COPY and its catalog reads, and BEGIN, COMMIT, ROLLBACK,
+// SAVEPOINT and RELEASE. That makes send the place for what every
+// statement needs once: a failure after the caller's context ended keeps
+// the context's error reachable with errors.Is (pgx alone reports only the
+// server's 57014 or a closed connection), and tests observe every statement
+// there.
 type executor struct {
 	pool   *pgxpool.Pool // the primary: transactions run here
 	router Router        // statements outside a transaction
+	// observe, when set, sees every statement before it is sent (tests)
+	observe func(kind, sql string)
+}
+
+// Statement kinds, as send names them.
+const (
+	kindQuery    = "query"
+	kindExec     = "exec"
+	kindBatch    = "batch"
+	kindCopy     = "copy"
+	kindBegin    = "BEGIN"
+	kindCommit   = "COMMIT"
+	kindRollback = "ROLLBACK"
+	kindSave     = "SAVEPOINT"
+	kindRelease  = "RELEASE SAVEPOINT"
+	kindRollTo   = "ROLLBACK TO SAVEPOINT"
+	kindFetch    = "FETCH"
+)
+
+// send runs one statement (run does the pgx call) and joins the context's
+// error into a failure that happened after the context ended.
+func (e *executor) send(ctx context.Context, kind, sql string, run func(ctx context.Context) error) error {
+	if e.observe != nil {
+		e.observe(kind, sql)
+	}
+	return withContext(ctx, run(ctx))
+}
+
+// withContext makes errors.Is(err, context.Canceled/DeadlineExceeded) hold
+// for a statement that failed because its context ended: pgx then reports
+// the server's "canceling statement due to user request" (57014) or a
+// closed connection, and the caller would not know why. The *pgconn.PgError
+// stays reachable with errors.As.
+func withContext(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ctx.Err(), err)
 }
 
 // querier is what a statement runs on: a pooled connection or a transaction.
@@ -21,31 +69,188 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// sessionHoldWait bounds how long a session that already holds pooled
+// connections for its open streams waits for one more: long enough for
+// another session to give one back, short enough that a program that
+// starves itself (MaxConns streams, each waiting for an Execute on its own
+// session) gets an error instead of hanging forever.
+const sessionHoldWait = 2 * time.Second
+
+// ErrPoolExhausted is returned when a session that holds connections for
+// open streams needs one more and the pool has none to give within
+// sessionHoldWait: the session may be starving itself. Close the streams
+// first, or stream in cursor mode inside a transaction
+// (StreamOptions{ServerCursor: true}), which shares the session's
+// connection.
+var ErrPoolExhausted = errors.New("no pooled connection became free while this session holds connections for its open streams: close them first, or stream in cursor mode inside a transaction (StreamOptions{ServerCursor: true})")
+
 // conn returns where sql runs: q itself (the session's transaction), or a
 // connection the router chooses when q is nil. release gives an acquired
 // connection back (it does nothing inside a transaction); call it once the
-// rows are closed.
-func (e *executor) conn(ctx context.Context, q querier, sql string) (querier, func(), error) {
+// rows are closed. held is how many connections the session's open streams
+// hold.
+func (e *executor) conn(ctx context.Context, q querier, sql string, held int64) (querier, func(), error) {
 	if q != nil {
 		return q, func() {}, nil
 	}
-	c, err := e.router.Acquire(ctx, Statement{SQL: sql, Target: targetOf(ctx)})
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if held > 0 {
+		actx, cancel = context.WithTimeout(ctx, sessionHoldWait)
+	}
+	defer cancel()
+	c, err := e.router.Acquire(actx, Statement{SQL: sql, Target: targetOf(ctx)})
 	if err != nil {
-		return nil, nil, err
+		if held > 0 && ctx.Err() == nil && actx.Err() != nil {
+			return nil, nil, fmt.Errorf("%w (it holds %d)", ErrPoolExhausted, held)
+		}
+		return nil, nil, withContext(ctx, err)
 	}
 	return c, c.Release, nil
 }
 
 // query runs sql where conn says and returns its open rows.
-func (e *executor) query(ctx context.Context, q querier, sql string, args []any) (rows pgx.Rows, release func(), err error) {
-	q, release, err = e.conn(ctx, q, sql)
+func (e *executor) query(ctx context.Context, q querier, sql string, args []any, held int64) (rows pgx.Rows, release func(), err error) {
+	q, release, err = e.conn(ctx, q, sql, held)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err = q.Query(ctx, sql, args...)
+	err = e.send(ctx, kindQuery, sql, func(ctx context.Context) error {
+		rows, err = q.Query(ctx, sql, args...)
+		return err
+	})
 	if err != nil {
 		release()
 		return nil, nil, err
 	}
 	return rows, release, nil
 }
+
+// exec runs a statement without rows on tx.
+func (e *executor) exec(ctx context.Context, tx pgx.Tx, kind, sql string, args ...any) (tag pgconn.CommandTag, err error) {
+	err = e.send(ctx, kind, sql, func(ctx context.Context) error {
+		tag, err = tx.Exec(ctx, sql, args...)
+		return err
+	})
+	return tag, err
+}
+
+// begin takes a connection from the primary pool and begins a transaction
+// on it.
+func (e *executor) begin(ctx context.Context, opts pgx.TxOptions) (*pgxpool.Conn, pgx.Tx, error) {
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, withContext(ctx, err)
+	}
+	var tx pgx.Tx
+	err = e.send(ctx, kindBegin, "BEGIN", func(ctx context.Context) error {
+		tx, err = conn.BeginTx(ctx, opts)
+		return err
+	})
+	if err != nil {
+		conn.Release()
+		return nil, nil, err
+	}
+	return conn, tx, nil
+}
+
+// savepoint begins a SAVEPOINT inside tx.
+func (e *executor) savepoint(ctx context.Context, tx pgx.Tx) (sp pgx.Tx, err error) {
+	err = e.send(ctx, kindSave, "SAVEPOINT", func(ctx context.Context) error {
+		sp, err = tx.Begin(ctx)
+		return err
+	})
+	return sp, err
+}
+
+// commit ends tx with COMMIT (RELEASE SAVEPOINT for a savepoint). An
+// outermost COMMIT whose answer never came is an ErrCommitUnknown: the
+// server may have committed.
+func (e *executor) commit(ctx context.Context, tx pgx.Tx, outer bool) error {
+	kind := kindRelease
+	if outer {
+		kind = kindCommit
+		if err := ctx.Err(); err != nil {
+			return err // not sent: the transaction is still open, and rolled back by whoever ends it
+		}
+	}
+	err := e.send(ctx, kind, kind, func(ctx context.Context) error { return tx.Commit(ctx) })
+	if outer && err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) && !errors.Is(err, pgx.ErrTxClosed) && !errors.Is(err, pgx.ErrTxCommitRollback) {
+			return &CommitUnknownError{Err: err}
+		}
+	}
+	return err
+}
+
+// rollback ends tx with ROLLBACK (ROLLBACK TO and RELEASE for a savepoint).
+func (e *executor) rollback(ctx context.Context, tx pgx.Tx, outer bool) error {
+	kind := kindRollTo
+	if outer {
+		kind = kindRollback
+	}
+	return e.send(ctx, kind, kind, func(ctx context.Context) error { return tx.Rollback(ctx) })
+}
+
+// on returns a stmtRunner for statements on tx.
+func (e *executor) on(tx pgx.Tx) stmtRunner { return stmtRunner{e: e, tx: tx} }
+
+// stmtRunner sends statements on one transaction through the executor; the
+// unit of work's flush writes with it.
+type stmtRunner struct {
+	e  *executor
+	tx pgx.Tx
+}
+
+func (r stmtRunner) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return r.e.exec(ctx, r.tx, kindExec, sql, args...)
+}
+
+func (r stmtRunner) Query(ctx context.Context, sql string, args ...any) (rows pgx.Rows, err error) {
+	err = r.e.send(ctx, kindQuery, sql, func(ctx context.Context) error {
+		rows, err = r.tx.Query(ctx, sql, args...)
+		return err
+	})
+	return rows, err
+}
+
+func (r stmtRunner) SendBatch(ctx context.Context, b *pgx.Batch) (br pgx.BatchResults) {
+	sql := ""
+	if b.Len() > 0 {
+		sql = b.QueuedQueries[0].SQL
+	}
+	_ = r.e.send(ctx, kindBatch, sql, func(ctx context.Context) error {
+		br = r.tx.SendBatch(ctx, b)
+		return nil
+	})
+	return br
+}
+
+func (r stmtRunner) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (n int64, err error) {
+	err = r.e.send(ctx, kindCopy, "COPY "+table.Sanitize(), func(ctx context.Context) error {
+		n, err = r.tx.CopyFrom(ctx, table, cols, src)
+		return err
+	})
+	return n, err
+}
+
+// ErrCommitUnknown is wrapped by a CommitUnknownError.
+var ErrCommitUnknown = errors.New("the outcome of COMMIT is unknown")
+
+// CommitUnknownError is returned by Commit (and Maker.Begin) when COMMIT was
+// sent but its answer never came back (the connection was lost): the
+// server may or may not have committed. It is never safe to retry blindly,
+// and pgconn.SafeToRetry reports false for it, whatever the cause says.
+// Retry only a transaction that is idempotent, or check first whether it
+// took effect (for example by a unique request id the transaction writes).
+// errors.Is(err, ErrCommitUnknown) holds; the cause stays reachable.
+type CommitUnknownError struct{ Err error }
+
+func (e *CommitUnknownError) Error() string {
+	return "the COMMIT was sent but no answer came back, so the transaction may or may not have committed (check before retrying): " + e.Err.Error()
+}
+
+func (e *CommitUnknownError) Unwrap() []error { return []error{ErrCommitUnknown, e.Err} }
+
+// SafeToRetry reports false: the transaction may have committed.
+func (e *CommitUnknownError) SafeToRetry() bool { return false }

@@ -158,8 +158,10 @@ func (s *Session) runTx(ctx context.Context, fn func(ctx context.Context, s *Ses
 		return err
 	}
 	if err := fn(ctx, s); err != nil {
+		// Close reports no rollback failure for a connection that is gone
+		// (the server rolled back with it): the loss is in err already
 		if cerr := s.Close(context.WithoutCancel(ctx)); cerr != nil {
-			return fmt.Errorf("%w (and the rollback failed: %v)", err, cerr)
+			return errors.Join(err, fmt.Errorf("and the rollback failed: %w", cerr))
 		}
 		return err
 	}

@@ -32,6 +32,9 @@ type Session struct {
 	cfg   config
 	exec  *executor
 	busy  atomic.Bool
+	// held counts the pooled connections the session's open streams hold
+	// outside a transaction, so a session that starves itself is told so
+	streamConns atomic.Int64
 
 	// the stream holding the transaction's connection, if any: Close ends it
 	txStream atomic.Pointer[stream.Result]
@@ -47,6 +50,9 @@ type Session struct {
 // enter marks the session busy for one call.
 func (s *Session) enter(op string) error {
 	if !s.busy.CompareAndSwap(false, true) {
+		if s.txStream.Load() != nil {
+			return fmt.Errorf("%s: %w", op, ErrStreamOpen)
+		}
 		return fmt.Errorf("%s: %w", op, ErrBusy)
 	}
 	return nil
@@ -86,7 +92,7 @@ func (s *Session) statement(ctx context.Context, op, sql string, args []any) (*b
 	if err := s.autoflush(ctx, op); err != nil {
 		return nil, err
 	}
-	rows, release, err := s.exec.query(ctx, s.current(), sql, args)
+	rows, release, err := s.exec.query(ctx, s.current(), sql, args, s.streamConns.Load())
 	if err != nil {
 		return nil, err
 	}
@@ -171,13 +177,15 @@ func (s *Session) endAll(ctx context.Context, commit bool) error {
 	s.setTxs(nil)
 	var err error
 	if commit {
-		err = outer.tx.Commit(ctx)
-	} else {
-		err = outer.tx.Rollback(ctx)
+		err = s.exec.commit(ctx, outer.tx, true)
+	} else if !s.conn.Conn().IsClosed() {
+		err = s.exec.rollback(ctx, outer.tx, true)
 		if errors.Is(err, pgx.ErrTxClosed) {
 			err = nil
 		}
 	}
+	// else the connection is gone and the server rolled back with it: the
+	// loss was reported by the call that met it, not again here
 	conn := s.conn
 	s.conn = nil
 	s.maker.untrack(s)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -12,36 +13,72 @@ import (
 	"github.com/streamcat/streamcat/stream"
 )
 
-// StreamOptions, passed as the first of Stream's args, tune a stream.
+// StreamOptions, passed before the statement's parameters, tune a stream.
 type StreamOptions struct {
 	stream.Options
-	// Cursor streams through a server-side cursor (DECLARE ... CURSOR, then
-	// FETCH per batch) inside the session's transaction, so other statements
-	// on the session may run between batches. It needs an open transaction.
-	Cursor bool
+	// ServerCursor streams through a server-side cursor (DECLARE ...
+	// CURSOR, then FETCH per batch) inside the session's transaction, so
+	// other statements on the session may run between batches. It needs an
+	// open transaction.
+	ServerCursor bool
+}
+
+// ErrOptionsPlacement is returned when a StreamOptions or stream.Options
+// value comes after a statement parameter: options go first, so that an
+// options value is never sent to the server as a bind parameter.
+var ErrOptionsPlacement = errors.New("stream options must come before the statement's parameters")
+
+// streamArgs takes the leading option values off args, as pgx does with
+// its query options: any number of StreamOptions or stream.Options (a later
+// one overrides an earlier one). An options value after a parameter is an
+// error.
+func streamArgs(args []any) (StreamOptions, []any, error) {
+	var opts StreamOptions
+	for len(args) > 0 {
+		switch o := args[0].(type) {
+		case StreamOptions:
+			opts = o
+		case *StreamOptions:
+			opts = *o
+		case stream.Options:
+			opts.Options = o
+		default:
+			for i, a := range args {
+				switch a.(type) {
+				case StreamOptions, *StreamOptions, stream.Options:
+					return opts, nil, fmt.Errorf("Stream: %w (it is at position %d, after parameter $%d)", ErrOptionsPlacement, i, i)
+				}
+			}
+			return opts, args, nil
+		}
+		args = args[1:]
+	}
+	return opts, args, nil
 }
 
 var cursorSeq atomic.Uint64
 
 // Stream runs sql and returns its rows as a stream: they arrive in batches
 // through a bounded channel while the caller reads, in constant memory.
-// Options may be given as a StreamOptions first argument, before the
-// statement's parameters.
+// Options (StreamOptions or stream.Options) may come first in args, before
+// the statement's parameters.
 //
 // Outside a transaction the stream takes its own connection from the pool
-// and holds it until it ends, leaving the session free for other calls.
-// Inside a transaction it holds the session's connection: other calls on the
-// session fail with ErrBusy until the stream ends, unless it was opened with
-// StreamOptions{Cursor: true}.
+// and holds it until it ends, leaving the session free for other calls
+// (which take another connection: a session holding streams waits at most
+// a moment for one before it fails with ErrPoolExhausted, rather than
+// starving itself). Inside a transaction it holds the session's
+// connection: other calls on the session fail with ErrStreamOpen (an
+// ErrBusy) until the stream ends, unless it was opened with
+// StreamOptions{ServerCursor: true}.
 //
-// ctx bounds the whole stream. Close the Result if you do not read it to the
-// end (see stream.Result for every way out).
+// Pending unit-of-work changes are flushed first (autoflush). ctx bounds
+// the whole stream. Close the Result if you do not read it to the end (see
+// stream.Result for every way out).
 func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.Result, error) {
-	var opts StreamOptions
-	if len(args) > 0 {
-		if o, ok := args[0].(StreamOptions); ok {
-			opts, args = o, args[1:]
-		}
+	opts, args, err := streamArgs(args)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.enter("Stream"); err != nil {
 		return nil, err
@@ -54,7 +91,7 @@ func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.
 		s.leave()
 		return nil, err
 	}
-	if opts.Cursor {
+	if opts.ServerCursor {
 		s.leave()
 		return s.streamCursor(ctx, opts, sql, args)
 	}
@@ -62,13 +99,21 @@ func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.
 		return s.streamInTx(ctx, opts, sql, args)
 	}
 	s.leave() // outside a transaction the stream has a connection of its own
-	q, release, err := s.exec.conn(ctx, nil, sql)
+	q, release, err := s.exec.conn(ctx, nil, sql, s.streamConns.Load())
 	if err != nil {
 		return nil, err
 	}
-	return stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
-		return q.Query(ctx, sql, args...)
-	}, opts.Options, func(error, bool) { release() })
+	s.streamConns.Add(1)
+	return stream.Open(ctx, func(ctx context.Context) (rows pgx.Rows, err error) {
+		err = s.exec.send(ctx, kindQuery, sql, func(ctx context.Context) error {
+			rows, err = q.Query(ctx, sql, args...)
+			return err
+		})
+		return rows, err
+	}, opts.Options, func(error, bool) {
+		s.streamConns.Add(-1)
+		release()
+	})
 }
 
 // streamSavepoint guards a stream inside a transaction: ending a stream
@@ -81,22 +126,26 @@ const streamSavepoint = "streamcat_stream"
 // until the stream ends. Called with the session entered.
 func (s *Session) streamInTx(ctx context.Context, opts StreamOptions, sql string, args []any) (*stream.Result, error) {
 	tx := s.txs[len(s.txs)-1].tx
-	if _, err := tx.Exec(ctx, "SAVEPOINT "+streamSavepoint); err != nil {
+	if _, err := s.exec.exec(ctx, tx, kindSave, "SAVEPOINT "+streamSavepoint); err != nil {
 		s.leave()
 		return nil, err
 	}
-	res, err := stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
-		return tx.Query(ctx, sql, args...)
+	res, err := stream.Open(ctx, func(ctx context.Context) (rows pgx.Rows, err error) {
+		err = s.exec.send(ctx, kindQuery, sql, func(ctx context.Context) error {
+			rows, err = tx.Query(ctx, sql, args...)
+			return err
+		})
+		return rows, err
 	}, opts.Options, func(err error, cancelled bool) {
 		defer s.leave()
 		s.txStream.Store(nil)
 		bg := context.WithoutCancel(ctx)
 		switch {
 		case cancelled && ctx.Err() == nil:
-			_, _ = tx.Exec(bg, "ROLLBACK TO SAVEPOINT "+streamSavepoint)
-			_, _ = tx.Exec(bg, "RELEASE SAVEPOINT "+streamSavepoint)
+			_, _ = s.exec.exec(bg, tx, kindRollTo, "ROLLBACK TO SAVEPOINT "+streamSavepoint)
+			_, _ = s.exec.exec(bg, tx, kindRelease, "RELEASE SAVEPOINT "+streamSavepoint)
 		case err == nil:
-			_, _ = tx.Exec(bg, "RELEASE SAVEPOINT "+streamSavepoint)
+			_, _ = s.exec.exec(bg, tx, kindRelease, "RELEASE SAVEPOINT "+streamSavepoint)
 		}
 		// after an error the transaction is aborted, as after any failed statement
 	})
@@ -130,14 +179,20 @@ func (s *Session) streamCursor(ctx context.Context, opts StreamOptions, sql stri
 		if outer.done {
 			return nil, fmt.Errorf("Stream (cursor FETCH): %w", ErrTxDone)
 		}
-		return tx.Query(ctx, "FETCH FORWARD "+strconv.Itoa(n)+" FROM "+name)
+		sql := "FETCH FORWARD " + strconv.Itoa(n) + " FROM " + name
+		var rows pgx.Rows
+		err := s.exec.send(ctx, kindFetch, sql, func(ctx context.Context) (err error) {
+			rows, err = tx.Query(ctx, sql)
+			return err
+		})
+		return rows, err
 	}
 	done := func() {
 		if outer.done || !s.busy.CompareAndSwap(false, true) {
 			return // the transaction ended (and the cursor with it), or a call is running
 		}
 		defer s.leave()
-		_, _ = tx.Exec(context.WithoutCancel(ctx), "CLOSE "+name)
+		_, _ = s.exec.exec(context.WithoutCancel(ctx), tx, kindExec, "CLOSE "+name)
 	}
 	return stream.OpenFetch(ctx, opts.Options, fetch, done)
 }
@@ -153,6 +208,6 @@ func (s *Session) declare(ctx context.Context, sql string, args []any) (string, 
 		return "", fmt.Errorf("Stream: cursor mode: %w (a server-side cursor lives in a transaction)", ErrNoTransaction)
 	}
 	name := pgx.Identifier{"streamcat_cursor_" + strconv.FormatUint(cursorSeq.Add(1), 10)}.Sanitize()
-	_, err := s.txs[len(s.txs)-1].tx.Exec(ctx, "DECLARE "+name+" NO SCROLL CURSOR FOR "+sql, args...)
+	_, err := s.exec.exec(ctx, s.txs[len(s.txs)-1].tx, kindExec, "DECLARE "+name+" NO SCROLL CURSOR FOR "+sql, args...)
 	return name, err
 }

@@ -44,7 +44,7 @@ func TestStream_CursorMode_InterleavesStatements(t *testing.T) {
 	require.NoError(t, err)
 
 	st, err := s.Stream(ctx, "select g from generate_series(1, $1::int) g",
-		session.StreamOptions{Cursor: true, Options: stream.Options{MaxBatch: 100}}, 1000)
+		session.StreamOptions{ServerCursor: true, Options: stream.Options{MaxBatch: 100}}, 1000)
 	require.NoError(t, err)
 	n := 0
 	for v, err := range buffered.ScalarsOf[int32](st).Rows() {
@@ -73,7 +73,7 @@ func TestStream_CursorMode_BreakClosesCursor(t *testing.T) {
 	s := session.NewMaker(pool).New()
 	_, err := s.Begin(ctx)
 	require.NoError(t, err)
-	st, err := s.Stream(ctx, "select generate_series(1, 10000000)", session.StreamOptions{Cursor: true})
+	st, err := s.Stream(ctx, "select generate_series(1, 10000000)", session.StreamOptions{ServerCursor: true})
 	require.NoError(t, err)
 	for range st.Rows() {
 		break
@@ -87,7 +87,7 @@ func TestStream_CursorMode_BreakClosesCursor(t *testing.T) {
 func TestStream_CursorMode_NeedsTransaction(t *testing.T) {
 	pool := testdb.Pool(t)
 	s := session.NewMaker(pool).New()
-	_, err := s.Stream(context.Background(), "select 1", session.StreamOptions{Cursor: true})
+	_, err := s.Stream(context.Background(), "select 1", session.StreamOptions{ServerCursor: true})
 	require.ErrorIs(t, err, session.ErrNoTransaction)
 }
 

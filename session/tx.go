@@ -36,19 +36,14 @@ func (s *Session) Begin(ctx context.Context) (*Tx, error) {
 	}
 	defer s.leave()
 	if len(s.txs) > 0 {
-		return nil, errors.New("Begin: a transaction is already begun on this session; use BeginNested for a savepoint")
+		return nil, fmt.Errorf("Begin: %w", ErrInTransaction)
 	}
 	return s.begin(ctx)
 }
 
 func (s *Session) begin(ctx context.Context) (*Tx, error) {
-	conn, err := s.exec.pool.Acquire(ctx)
+	conn, tx, err := s.exec.begin(ctx, s.cfg.tx)
 	if err != nil {
-		return nil, err
-	}
-	tx, err := conn.BeginTx(ctx, s.cfg.tx)
-	if err != nil {
-		conn.Release()
 		return nil, err
 	}
 	s.conn = conn
@@ -81,7 +76,7 @@ func (s *Session) BeginNested(ctx context.Context) (*Tx, error) {
 		return nil, err
 	}
 	inner := s.txs[len(s.txs)-1]
-	sp, err := inner.tx.Begin(ctx)
+	sp, err := s.exec.savepoint(ctx, inner.tx)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +205,7 @@ func (t *Tx) end(ctx context.Context, op string, commit bool) error {
 	s.setTxs(s.txs[:t.depth])
 	t.done = true
 	if commit {
-		err := t.tx.Commit(ctx)
+		err := s.exec.commit(ctx, t.tx, false)
 		if s.work != nil {
 			if err == nil {
 				s.work.releasedNested(t.depth)
@@ -220,7 +215,7 @@ func (t *Tx) end(ctx context.Context, op string, commit bool) error {
 		}
 		return err
 	}
-	err := t.tx.Rollback(ctx)
+	err := s.exec.rollback(ctx, t.tx, false)
 	if s.work != nil {
 		s.work.rolledBackNested(t.depth)
 	}

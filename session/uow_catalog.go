@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 )
 
 // tableInfo is what the flush needs from pg_catalog about one table: its
@@ -44,7 +43,7 @@ where c.oid = to_regclass($1)`
 
 // table returns the catalog entry of a table, reading it on q when it is
 // not cached. quoted is the sanitized table name.
-func (c *catalog) table(ctx context.Context, q pgx.Tx, quoted string) (*tableInfo, error) {
+func (c *catalog) table(ctx context.Context, q flushConn, quoted string) (*tableInfo, error) {
 	c.mu.Lock()
 	ti := c.tables[quoted]
 	c.mu.Unlock()

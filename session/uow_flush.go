@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/internal/mapping"
 )
@@ -148,23 +149,29 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 		return err
 	}
 	var tx pgx.Tx
+	var conn *pgxpool.Conn
 	inTx := len(s.txs) > 0
 	if inTx {
-		tx, err = s.txs[len(s.txs)-1].tx.Begin(ctx) // SAVEPOINT
+		tx, err = s.exec.savepoint(ctx, s.txs[len(s.txs)-1].tx)
 	} else {
-		tx, err = s.exec.pool.Begin(ctx)
+		conn, tx, err = s.exec.begin(ctx, pgx.TxOptions{})
 	}
 	if err != nil {
 		return fmt.Errorf("session.%s: beginning the flush: %w", op, err)
 	}
+	if conn != nil {
+		defer conn.Release()
+	}
 	j := &journal{}
-	done, err := u.write(ctx, tx, w, j)
+	done, err := u.write(ctx, s.exec.on(tx), w, j)
 	if err == nil {
-		err = tx.Commit(ctx)
+		err = s.exec.commit(ctx, tx, !inTx)
 	}
 	if err != nil {
+		// the objects go back to how they were; after an ErrCommitUnknown
+		// the database may have the changes all the same
 		j.undo()
-		rerr := tx.Rollback(context.WithoutCancel(ctx))
+		rerr := s.exec.rollback(context.WithoutCancel(ctx), tx, !inTx)
 		if inTx && rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
 			u.failed = err
 		}
@@ -221,7 +228,7 @@ type flushed struct {
 }
 
 // write sends the flush's statements on tx.
-func (u *unitOfWork) write(ctx context.Context, tx pgx.Tx, w *flushWork, j *journal) (*flushed, error) {
+func (u *unitOfWork) write(ctx context.Context, tx flushConn, w *flushWork, j *journal) (*flushed, error) {
 	types := w.types()
 	info := make(map[*mapping.Type]*tableInfo, len(types))
 	for _, m := range types {

@@ -399,7 +399,7 @@ func Merge[T any](ctx context.Context, s *Session, obj *T) (*T, error) {
 // scanRow runs sql (T's columns in field order) where the session's
 // statements run and scans its one row into the struct at row.
 func (s *Session) scanRow(ctx context.Context, sql string, args []any, m *mapping.Type, row unsafe.Pointer) error {
-	rows, release, err := s.exec.query(ctx, s.current(), sql, args)
+	rows, release, err := s.exec.query(ctx, s.current(), sql, args, s.streamConns.Load())
 	if err != nil {
 		return err
 	}

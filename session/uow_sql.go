@@ -26,6 +26,15 @@ const (
 	copyMinRows = 64
 )
 
+// flushConn is where a flush sends its statements: the executor's
+// stmtRunner on the flush's transaction or savepoint.
+type flushConn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
 // insertShape is the columns one INSERT writes and reads back.
 type insertShape struct {
 	write []int // field indexes written
@@ -57,7 +66,7 @@ func shapeOf(t *tracked) (insertShape, string) {
 
 // insertRows inserts one level of one table's pending objects: grouped by
 // shape, in chunks, with COPY when nothing comes back.
-func insertRows(ctx context.Context, tx pgx.Tx, ts []*tracked, j *journal) error {
+func insertRows(ctx context.Context, tx flushConn, ts []*tracked, j *journal) error {
 	m := ts[0].m()
 	if m.Version >= 0 {
 		f := &m.Fields[m.Version]
@@ -112,7 +121,7 @@ func columnList(m *mapping.Type, idx []int) string {
 // insertChunk sends one multi-row INSERT ... RETURNING and writes what comes
 // back into the objects, in row order (PostgreSQL returns the rows of a
 // multi-row VALUES insert in the order of the list).
-func insertChunk(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
+func insertChunk(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
 	var b strings.Builder
 	b.WriteString("insert into ")
 	b.WriteString(m.Quoted)
@@ -157,7 +166,7 @@ func insertChunk(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape
 }
 
 // readBack runs an INSERT ... RETURNING and scans row i into ts[i].
-func readBack(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape, ts []*tracked, sql string, args []any, j *journal) error {
+func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked, sql string, args []any, j *journal) error {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return insertError(m, err)
@@ -190,7 +199,7 @@ func readBack(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape, t
 }
 
 // copyRows inserts objects whose every written value is known with COPY.
-func copyRows(ctx context.Context, tx pgx.Tx, m *mapping.Type, sh insertShape, ts []*tracked) error {
+func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked) error {
 	names := make([]string, len(sh.write))
 	for i, k := range sh.write {
 		names[i] = m.Fields[k].Column
@@ -222,7 +231,7 @@ func insertError(m *mapping.Type, err error) error {
 // updateRows sends one UPDATE per changed object, all in one batch: SET the
 // changed columns (and the version, incremented), WHERE the key as last
 // flushed (and the version as loaded), RETURNING the read-only columns.
-func updateRows(ctx context.Context, tx pgx.Tx, ts []*tracked, cols [][]int, j *journal) error {
+func updateRows(ctx context.Context, tx flushConn, ts []*tracked, cols [][]int, j *journal) error {
 	if len(ts) == 0 {
 		return nil
 	}
@@ -339,7 +348,7 @@ func updateStatement(t *tracked, cols []int, j *journal) (string, []any) {
 // key = ANY($1) for a single-column key without a version, else by
 // (key..., version) IN ((...), ...). With a version column every row must
 // match; without one, a row already gone is not an error.
-func deleteRows(ctx context.Context, tx pgx.Tx, ts []*tracked) error {
+func deleteRows(ctx context.Context, tx flushConn, ts []*tracked) error {
 	m := ts[0].m()
 	if len(m.Keys) == 1 && m.Version < 0 {
 		f := &m.Fields[m.Keys[0]]
@@ -366,7 +375,7 @@ func deleteRows(ctx context.Context, tx pgx.Tx, ts []*tracked) error {
 	return nil
 }
 
-func deleteChunk(ctx context.Context, tx pgx.Tx, m *mapping.Type, cols []int, ts []*tracked) error {
+func deleteChunk(ctx context.Context, tx flushConn, m *mapping.Type, cols []int, ts []*tracked) error {
 	var b strings.Builder
 	b.WriteString("delete from ")
 	b.WriteString(m.Quoted)
@@ -429,10 +438,6 @@ func deleteChunk(ctx context.Context, tx pgx.Tx, m *mapping.Type, cols []int, ts
 func deleteError(m *mapping.Type, err error) error {
 	if err == nil {
 		return nil
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return fmt.Errorf("delete from %s: %w", m.Quoted, err)
 	}
 	return fmt.Errorf("delete from %s: %w", m.Quoted, err)
 }
