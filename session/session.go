@@ -97,7 +97,8 @@ func (s *Session) statement(ctx context.Context, op, sql string, args []any) (*b
 		return nil, err
 	}
 	defer release()
-	return buffered.FromRows(rows)
+	res, err := buffered.FromRows(rows) // the rows arrive (or fail) here
+	return res, withContext(ctx, err)
 }
 
 // autoflush flushes pending changes before a statement, unless the session

@@ -175,7 +175,7 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 		if inTx && rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
 			u.failed = err
 		}
-		return fmt.Errorf("session.%s: %w", op, err)
+		return fmt.Errorf("session.%s: %w", op, withContext(ctx, err))
 	}
 	u.settle(done, j, inTx)
 	return nil

@@ -407,7 +407,7 @@ func (s *Session) scanRow(ctx context.Context, sql string, args []any, m *mappin
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return err
+			return withContext(ctx, err)
 		}
 		return fmt.Errorf("no row in %s with %s: %w", m.Quoted, m.KeyColumns(), buffered.ErrNoRows)
 	}
@@ -420,5 +420,5 @@ func (s *Session) scanRow(ctx context.Context, sql string, args []any, m *mappin
 		return err
 	}
 	rows.Close()
-	return rows.Err()
+	return withContext(ctx, rows.Err())
 }
