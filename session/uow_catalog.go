@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-
 )
 
 // tableInfo is what the flush needs from pg_catalog about one table: its
