@@ -110,8 +110,8 @@ func recreate(ctx context.Context, pool *pgxpool.Pool, table string, identity bo
 	return err
 }
 
-// tableDigest is the row count and an md5 over every row of table in key
-// order, each row as "id|account|qty|price_cents|name|created_at in
+// tableDigest is the row count and an md5 over every row of table (a table
+// name, optionally followed by a WHERE clause) in key order, each row as "id|account|qty|price_cents|name|created_at in
 // microseconds since the epoch": what a path wrote, checked to the byte.
 func tableDigest(ctx context.Context, pool *pgxpool.Pool, table string) (n int, sum string, err error) {
 	err = pool.QueryRow(ctx, `select count(*), coalesce(md5(string_agg(

@@ -30,13 +30,25 @@ type opStats struct {
 	wall, cpu     time.Duration
 	mallocs, allc uint64 // heap objects and bytes allocated during run
 	held          int64  // live heap after run (after a GC) minus before it
+	phases        phases // the parts of run, for paths that time them
+	close         time.Duration
+}
+
+// phases are the wall times of the parts of a timed op (Add, Flush), which
+// a path's run returns as its result.
+type phases []phase
+
+type phase struct {
+	name string
+	d    time.Duration
 }
 
 // doOp prepares, runs (timed) and checks one op of p. With b it stops the
 // benchmark timer around everything but run. It collects the heap before
 // run, so none of prepare's garbage is charged to run, and, when held is
-// asked for, after it too, with run's result alive.
-func doOp(ctx context.Context, b *testing.B, p uowPath, rows int, held bool) (opStats, error) {
+// asked for, after it too, with run's result alive. It times the op's close
+// (outside the benchmark timer) as st.close.
+func doOp(ctx context.Context, b *testing.B, p uowPath, rows int, held bool) (st opStats, err error) {
 	stop, start := func() {}, func() {}
 	if b != nil {
 		stop, start = b.StopTimer, b.StartTimer
@@ -45,19 +57,24 @@ func doOp(ctx context.Context, b *testing.B, p uowPath, rows int, held bool) (op
 	defer start()
 	op, err := p.prepare(ctx)
 	if err != nil {
-		return opStats{}, fmt.Errorf("%s: prepare: %w", p.name, err)
+		return st, fmt.Errorf("%s: prepare: %w", p.name, err)
 	}
-	defer op.close()
+	defer func() {
+		t0 := time.Now()
+		op.close()
+		st.close = time.Since(t0)
+	}()
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	start()
 	t0, cpu0 := time.Now(), cpuTime()
 	out, err := op.run(ctx)
-	st := opStats{wall: time.Since(t0), cpu: cpuTime() - cpu0}
+	st.wall, st.cpu = time.Since(t0), cpuTime()-cpu0
 	stop()
 	runtime.ReadMemStats(&m1)
 	st.mallocs, st.allc = m1.Mallocs-m0.Mallocs, m1.TotalAlloc-m0.TotalAlloc
+	st.phases, _ = out.(phases)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", p.name, err)
 	}
@@ -79,7 +96,10 @@ func doOp(ctx context.Context, b *testing.B, p uowPath, rows int, held bool) (op
 // from a collected heap, reporting for every path but the last (the pgx
 // baseline) the median over rounds of time(path)/time(baseline) as
 // x:<path> (wall) and cpu-x:<path> (the process's CPU time). Every op checks
-// its result. With held, the paths also report the live heap their result
+// its result. Paired also reports per path the median ms, allocs/row and
+// B/row of the timed part, ms-<phase> for paths whose run returns phases,
+// and ms-close-untimed for ops whose close (a session's) takes more than
+// 1 ms. With held, the paths also report the live heap their result
 // keeps, per row (B/row-held), and paired reports its median ratio to the
 // baseline's as mem-x:<path>.
 func compareUoW(b *testing.B, rows int, paths []uowPath, held bool) {
@@ -139,6 +159,12 @@ func compareUoW(b *testing.B, rows int, paths []uowPath, held bool) {
 			b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.allc) / float64(rows) }), "B/row:"+p.name)
 			if held {
 				b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.held) / float64(rows) }), "B/row-held:"+p.name)
+			}
+			for k, ph := range stats[i][0].phases {
+				b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.phases[k].d) / 1e6 }), "ms-"+ph.name+":"+p.name)
+			}
+			if medianOf(stats[i], func(s opStats) float64 { return float64(s.close) }) > float64(time.Millisecond) {
+				b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.close) / 1e6 }), "ms-close-untimed:"+p.name)
 			}
 		}
 	})

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/session"
 )
 
@@ -83,14 +85,21 @@ func BenchmarkUnitOfWork_FlushUpdate_vs_Batch(b *testing.B) {
 // identity map (session.Select) against session.Execute +
 // buffered.Structs(...).All() of the same query, with the live heap each
 // result keeps (B/row-held, mem-x). Target: memory <= 1.5x the structs'.
+//
+// It runs at a quarter, half and all of BENCH_UOW_LOAD_ROWS rows
+// (rows=<n>/...), so the output shows how the cost per row grows with n.
 func BenchmarkUnitOfWork_Select_vs_Structs(b *testing.B) {
 	n := uowLoadRows()
 	pool := uowTable(b, "uow_load", true, n)
-	paths, err := loadPaths(context.Background(), pool, n)
-	if err != nil {
-		b.Fatal(err)
+	for _, k := range []int{max(n/4, 1), max(n/2, 1), n} {
+		b.Run("rows="+strconv.Itoa(k), func(b *testing.B) {
+			paths, err := loadPaths(context.Background(), pool, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			compareUoW(b, k, paths, true)
+		})
 	}
-	compareUoW(b, n, paths, true)
 }
 
 // truncate empties table and restarts its identity, so every op inserts
@@ -113,17 +122,25 @@ func newItems[T any](n int, set func(*T, int)) []*T {
 
 // addFlush is the unit of work's side of the insert benchmarks: a new
 // session of maker, Add of every object, Flush (in a transaction of its
-// own). Every op uses the same Maker, as a program does: its catalog cache
+// own), Close, all timed (a program pays for all three); it returns the
+// time of each. Every op uses the same Maker, as a program does: its catalog cache
 // holds the table's foreign keys after the first flush.
-func addFlush[T any](ctx context.Context, maker *session.Maker, objs []*T) error {
+func addFlush[T any](ctx context.Context, maker *session.Maker, objs []*T) (phases, error) {
 	s := maker.New()
-	defer s.Close(ctx)
+	t0 := time.Now()
 	for _, o := range objs {
 		if err := s.Add(o); err != nil {
-			return err
+			s.Close(ctx)
+			return nil, err
 		}
 	}
-	return s.Flush(ctx)
+	t1 := time.Now()
+	err := s.Flush(ctx)
+	t2 := time.Now()
+	if cerr := s.Close(ctx); err == nil {
+		err = cerr
+	}
+	return phases{{"add", t1.Sub(t0)}, {"flush", t2.Sub(t1)}, {"close", time.Since(t2)}}, err
 }
 
 func itemRows(objs []*uowItem) []keyedRow {
@@ -136,14 +153,14 @@ func itemRows(objs []*uowItem) []keyedRow {
 
 func insertReturningPaths(pool *pgxpool.Pool, n int) []uowPath {
 	maker := session.NewMaker(pool)
-	prepare := func(run func(context.Context, []*uowItem) error) func(context.Context) (*uowOp, error) {
+	prepare := func(run func(context.Context, []*uowItem) (phases, error)) func(context.Context) (*uowOp, error) {
 		return func(ctx context.Context) (*uowOp, error) {
 			if err := truncate(ctx, pool, "uow_items"); err != nil {
 				return nil, err
 			}
 			objs := newItems(n, func(o *uowItem, i int) { o.uowCols = newCols(i) })
 			return &uowOp{
-				run: func(ctx context.Context) (any, error) { return nil, run(ctx, objs) },
+				run: func(ctx context.Context) (any, error) { return run(ctx, objs) },
 				check: func(ctx context.Context, _ any) error {
 					// every object got a distinct key, and the table holds
 					// exactly the objects under those keys
@@ -154,11 +171,11 @@ func insertReturningPaths(pool *pgxpool.Pool, n int) []uowPath {
 		}
 	}
 	return []uowPath{
-		{"session.Add+Flush", prepare(func(ctx context.Context, objs []*uowItem) error {
+		{"session.Add+Flush", prepare(func(ctx context.Context, objs []*uowItem) (phases, error) {
 			return addFlush(ctx, maker, objs)
 		})},
-		{"pgx.MultiRowInsertReturning", prepare(func(ctx context.Context, objs []*uowItem) error {
-			return insertReturning(ctx, pool, objs)
+		{"pgx.MultiRowInsertReturning", prepare(func(ctx context.Context, objs []*uowItem) (phases, error) {
+			return nil, insertReturning(ctx, pool, objs)
 		})},
 	}
 }
@@ -231,14 +248,14 @@ func insertReturning(ctx context.Context, pool *pgxpool.Pool, objs []*uowItem) e
 
 func copyPaths(pool *pgxpool.Pool, n int) []uowPath {
 	maker := session.NewMaker(pool)
-	prepare := func(run func(context.Context, []*uowKeyed) error) func(context.Context) (*uowOp, error) {
+	prepare := func(run func(context.Context, []*uowKeyed) (phases, error)) func(context.Context) (*uowOp, error) {
 		return func(ctx context.Context) (*uowOp, error) {
 			if err := truncate(ctx, pool, "uow_keyed"); err != nil {
 				return nil, err
 			}
 			objs := newItems(n, func(o *uowKeyed, i int) { o.ID, o.uowCols = int64(i), newCols(i) })
 			return &uowOp{
-				run: func(ctx context.Context) (any, error) { return nil, run(ctx, objs) },
+				run: func(ctx context.Context) (any, error) { return run(ctx, objs) },
 				check: func(ctx context.Context, _ any) error {
 					rows := make([]keyedRow, len(objs))
 					for i, o := range objs {
@@ -251,10 +268,10 @@ func copyPaths(pool *pgxpool.Pool, n int) []uowPath {
 		}
 	}
 	return []uowPath{
-		{"session.Add+Flush", prepare(func(ctx context.Context, objs []*uowKeyed) error {
+		{"session.Add+Flush", prepare(func(ctx context.Context, objs []*uowKeyed) (phases, error) {
 			return addFlush(ctx, maker, objs)
 		})},
-		{"pgx.CopyFrom", prepare(func(ctx context.Context, objs []*uowKeyed) error {
+		{"pgx.CopyFrom", prepare(func(ctx context.Context, objs []*uowKeyed) (phases, error) {
 			cols := []string{"id", "account", "qty", "price_cents", "name", "created_at"}
 			n, err := pool.CopyFrom(ctx, pgx.Identifier{"uow_keyed"}, cols, pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 				o := objs[i]
@@ -263,7 +280,7 @@ func copyPaths(pool *pgxpool.Pool, n int) []uowPath {
 			if err == nil && n != int64(len(objs)) {
 				err = fmt.Errorf("copied %d rows of %d", n, len(objs))
 			}
-			return err
+			return nil, err
 		})},
 	}
 }
@@ -363,7 +380,8 @@ func updateBatch(ctx context.Context, pool *pgxpool.Pool, objs []*uowUpd) error 
 	})
 }
 
-const uowLoadSelect = "select id, " + uowColumns + " from uow_load order by id"
+// uowLoadSelect reads the first $1 rows of uow_load.
+const uowLoadSelect = "select id, " + uowColumns + " from uow_load where id <= $1 order by id"
 
 // loadHeld is what the Select path keeps: the objects and the session
 // whose identity map and snapshots track them.
@@ -373,12 +391,12 @@ type loadHeld struct {
 }
 
 func loadPaths(ctx context.Context, pool *pgxpool.Pool, n int) ([]uowPath, error) {
-	wantN, want, err := tableDigest(ctx, pool, "uow_load")
+	wantN, want, err := tableDigest(ctx, pool, "uow_load where id <= "+strconv.Itoa(n))
 	if err != nil {
 		return nil, err
 	}
 	if wantN != n {
-		return nil, fmt.Errorf("uow_load has %d rows, want %d", wantN, n)
+		return nil, fmt.Errorf("uow_load has %d rows with id <= %d, want %d", wantN, n, n)
 	}
 	maker := session.NewMaker(pool)
 	check := func(rows []keyedRow) error {
@@ -397,7 +415,7 @@ func loadPaths(ctx context.Context, pool *pgxpool.Pool, n int) ([]uowPath, error
 			return &uowOp{
 				run: func(ctx context.Context) (any, error) {
 					s = maker.New()
-					objs, err := session.Select[uowLoad](ctx, s, uowLoadSelect)
+					objs, err := session.Select[uowLoad](ctx, s, uowLoadSelect, n)
 					return loadHeld{s, objs}, err
 				},
 				check: func(ctx context.Context, held any) error {
@@ -421,7 +439,7 @@ func loadPaths(ctx context.Context, pool *pgxpool.Pool, n int) ([]uowPath, error
 		{"session.Execute+buffered.Structs.All", func(ctx context.Context) (*uowOp, error) {
 			return &uowOp{
 				run: func(ctx context.Context) (any, error) {
-					return executeStructs[uowLoad](ctx, pool, uowLoadSelect)
+					return loadStructs(ctx, pool, n)
 				},
 				check: func(ctx context.Context, held any) error {
 					objs := held.([]uowLoad)
@@ -435,4 +453,19 @@ func loadPaths(ctx context.Context, pool *pgxpool.Pool, n int) ([]uowPath, error
 			}, nil
 		}},
 	}, nil
+}
+
+// loadStructs is session.Execute + buffered.Structs[uowLoad].All() of the
+// first n rows: the same statement and decoding as Select, without the
+// identity map.
+func loadStructs(ctx context.Context, pool *pgxpool.Pool, n int) ([]uowLoad, error) {
+	s := session.NewMaker(pool).New()
+	defer s.Close(ctx)
+	res, err := s.Execute(ctx, uowLoadSelect, n)
+	if err != nil {
+		return nil, err
+	}
+	v := buffered.Structs[uowLoad](res)
+	out := v.All()
+	return out, v.Err()
 }
