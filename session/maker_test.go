@@ -632,7 +632,9 @@ func TestMaker_Begin_Retry_RunsEachAttemptInANewTransaction(t *testing.T) {
 func TestMaker_Begin_Retry_ContextEndsDuringBackoff(t *testing.T) {
 	pool := testdb.Pool(t)
 	m := session.NewMaker(pool, session.WithRetry(session.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// the deadline must outlast the first BEGIN (a new connection, slow under
+	// -race on a busy machine) and end during the hour-long backoff
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 
 	var runs atomic.Int32
