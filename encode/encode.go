@@ -159,7 +159,7 @@ func New(format string, w io.Writer, opts Options) (Encoder, error) {
 	case "json":
 		return newJSON(w, opts, true)
 	}
-	return nil, fmt.Errorf("encode: unknown format %q (valid formats: %s)", format, strings.Join(formats, ", "))
+	return nil, optionErrorf("format", "unknown format %q (valid formats: %s)", format, strings.Join(formats, ", "))
 }
 
 // bufferSize is the size of each encoder's output buffer.

@@ -35,6 +35,19 @@ order by t.oid, a.attnum`
 // result: with pgx, pass the pool, or call it before running the query.
 func LoadTypeInfo(ctx context.Context, q Querier, fields []pgconn.FieldDescription) (*TypeInfo, error) {
 	ti := NewTypeInfo()
+	if err := ti.Load(ctx, q, fields); err != nil {
+		return nil, err
+	}
+	return ti, nil
+}
+
+// Load adds to ti what LoadTypeInfo would load for fields, at the same
+// cost; types ti knows already are not asked for again. It lets a caller
+// create an encoder with Options.Types before it knows the result's
+// columns (an encoder looks the types up in Begin). On error ti keeps what
+// it had loaded until then.
+func (ti *TypeInfo) Load(ctx context.Context, q Querier, fields []pgconn.FieldDescription) error {
+	ti.init()
 	var pending []uint32
 	want := func(oid uint32) {
 		if elem, ok := builtinArrays[oid]; ok {
@@ -51,7 +64,7 @@ func LoadTypeInfo(ctx context.Context, q Querier, fields []pgconn.FieldDescripti
 		batch := pending
 		pending = nil
 		if err := ti.load(ctx, q, batch); err != nil {
-			return nil, err
+			return err
 		}
 		for _, oid := range batch {
 			d, ok := ti.types[oid]
@@ -70,7 +83,7 @@ func LoadTypeInfo(ctx context.Context, q Querier, fields []pgconn.FieldDescripti
 			}
 		}
 	}
-	return ti, nil
+	return nil
 }
 
 // load reads the descriptions of oids into ti.
