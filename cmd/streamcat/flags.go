@@ -2,12 +2,14 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/streamcat/streamcat/encode"
 )
@@ -16,99 +18,35 @@ import (
 const (
 	exitOK      = 0
 	exitRuntime = 1   // the query or the run failed
-	exitUsage   = 2   // bad flags or input, or no connection
+	exitUsage   = 2   // bad flags, QUERY, file or statement kind, or no connection
 	exitSIGINT  = 130 // interrupted (128 + SIGINT)
 	exitSIGTERM = 143 // terminated (128 + SIGTERM)
 )
 
-const usageText = `Usage: streamcat [flags] [QUERY]
-
-Runs one SQL query and streams its rows to stdout (or -o FILE) as CSV, TSV,
-JSON Lines or a JSON array, in constant memory. QUERY comes from the
-argument, from -f FILE, or from stdin when stdin is not a terminal. It must
-be exactly one statement.
-
-Connection:
-  --dsn DSN          connection string (URL or keyword/value); default
-                     $DATABASE_URL, else the libpq PG* variables, ~/.pgpass
-                     and the service file
-  --embedded         start a throwaway local PostgreSQL for this run (needs
-                     the server binaries installed); removed at exit
-  --init FILE.sql    with --embedded: run this script first (several
-                     statements allowed)
-
-Query:
-  -f FILE            read QUERY from FILE ("-" is stdin)
-  -p, --param VALUE  bind VALUE to the next placeholder ($1, $2, ...) as
-                     text; repeatable. Cast in SQL: select $1::int + 1
-  --limit N          stop after N rows (the rest is cancelled server-side);
-                     0 means no limit
-  --timeout DUR      cancel the query after DUR (e.g. 30s, 5m)
-  --batch N          rows per batch fetched from the server (default 1000)
-
-Output:
-  --format FORMAT    csv (default), tsv, jsonl or json
-  --header           csv/tsv: start with a line of column names
-  --null STRING      csv/tsv: text for SQL NULL (csv: empty field, tsv: \N)
-  --delimiter CHAR   csv/tsv: field separator (csv: ",", tsv: tab; "\t"
-                     means tab)
-  -o FILE            write to FILE: a temporary file next to it is renamed
-                     over FILE only when the query succeeded
-  --stats            print rows, bytes, elapsed time and rows/s on stderr
-  --progress WHEN    live progress on stderr: auto (when stderr is a
-                     terminal; default), always or never
-  -h, --help         show this help
-
-csv is byte-identical to COPY (QUERY) TO STDOUT WITH (FORMAT csv [, HEADER]),
-tsv to COPY's text format, and each jsonl line equals row_to_json of the row.
-
-Examples:
-  streamcat --dsn postgres://me@db/app 'select * from orders' > orders.csv
-  streamcat --format jsonl -p 2024-01-01 \
-      'select * from events where at >= $1::date' | jq .
-  echo 'select generate_series(1, 10)' | streamcat --format tsv --header
-  streamcat -o users.csv --header --stats 'table users'
-  streamcat --embedded --init schema.sql 'select * from seed'
-
-Exit codes:
-  0    success (also when stdout was closed early, as by | head)
-  1    the query or the run failed (server error, timeout, write error)
-  2    usage error (flags, QUERY, parameter count, output file) or no
-       connection to the server
-  130  interrupted by SIGINT (the query is cancelled server-side)
-  143  terminated by SIGTERM (the query is cancelled server-side)
-`
-
 // options are the parsed command line.
 type options struct {
 	dsn       string
+	host      string // -h: overrides the connection string's host
+	port      string // -p
+	user      string // -U
+	dbname    string // -d: a database name (a connection string moves to dsn)
 	embedded  bool
 	initFile  string
 	queryFile string
 	query     string // from the argument, if any
-	params    paramList
+	params    []string
 	limit     int64
 	timeout   time.Duration
 	batch     int
 	format    string
 	encOpts   encode.Options
-	output    string
+	output    string // "" and "-" are stdout
 	stats     bool
 	progress  string
 	delimiter string
 }
 
-// paramList is the repeatable -p / --param flag.
-type paramList []string
-
-func (p *paramList) String() string { return strings.Join(*p, ",") }
-
-func (p *paramList) Set(v string) error {
-	*p = append(*p, v)
-	return nil
-}
-
-// usageError is a problem with the command line: exit 2.
+// usageError is a problem with the command line or its input: exit 2.
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
@@ -117,67 +55,107 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// errHelp asks for the usage text.
-var errHelp = errors.New("help requested")
+// errHelp and errVersion ask for the usage text and the version, alone.
+var (
+	errHelp    = errors.New("help requested")
+	errVersion = errors.New("version requested")
+)
 
-// parseFlags parses args. Flags may come before or after QUERY; "--" ends
-// the flags.
+// durationValue is a --timeout that explains what a duration looks like
+// when it cannot parse one (pflag would print Go's "time: missing unit").
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string { return v.d.String() }
+func (v durationValue) Type() string   { return "duration" }
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a number with a unit, e.g. 500ms, 30s, 5m or 1h30m")
+	}
+	*v.d = d
+	return nil
+}
+
+// intValue is an integer flag whose error says what is wanted instead of
+// quoting strconv.
+type intValue struct{ n *int64 }
+
+func (v intValue) String() string { return strconv.FormatInt(*v.n, 10) }
+func (v intValue) Type() string   { return "int" }
+func (v intValue) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("want a whole number")
+	}
+	*v.n = n
+	return nil
+}
+
+// parseFlags parses args with GNU-style short and long flags (pflag): flags
+// may come before or after QUERY, "--" ends them.
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
-	fs := flag.NewFlagSet("streamcat", flag.ContinueOnError)
+	var help, version bool
+	var batch int64
+	fs := pflag.NewFlagSet("streamcat", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported on one line by run
 	fs.Usage = func() {}
+	fs.SortFlags = false
 	fs.StringVar(&o.dsn, "dsn", "", "")
+	fs.StringVarP(&o.host, "host", "h", "", "")
+	fs.StringVarP(&o.port, "port", "p", "", "")
+	fs.StringVarP(&o.user, "username", "U", "", "")
+	fs.StringVarP(&o.dbname, "dbname", "d", "", "")
 	fs.BoolVar(&o.embedded, "embedded", false, "")
 	fs.StringVar(&o.initFile, "init", "", "")
-	fs.StringVar(&o.queryFile, "f", "", "")
-	fs.Var(&o.params, "p", "")
-	fs.Var(&o.params, "param", "")
-	fs.Int64Var(&o.limit, "limit", 0, "")
-	fs.DurationVar(&o.timeout, "timeout", 0, "")
-	fs.IntVar(&o.batch, "batch", 0, "")
+	fs.StringVarP(&o.queryFile, "file", "f", "", "")
+	fs.StringArrayVarP(&o.params, "param", "v", nil, "")
+	fs.Var(intValue{&o.limit}, "limit", "")
+	fs.Var(durationValue{&o.timeout}, "timeout", "")
+	fs.Var(intValue{&batch}, "batch", "")
 	fs.StringVar(&o.format, "format", "csv", "")
 	fs.BoolVar(&o.encOpts.Header, "header", false, "")
 	fs.StringVar(&o.encOpts.Null, "null", "", "")
 	fs.StringVar(&o.delimiter, "delimiter", "", "")
-	fs.StringVar(&o.output, "o", "", "")
+	fs.StringVarP(&o.output, "output", "o", "", "")
 	fs.BoolVar(&o.stats, "stats", false, "")
 	fs.StringVar(&o.progress, "progress", "auto", "")
+	fs.BoolVarP(&help, "help", "?", false, "")
+	fs.BoolVarP(&version, "version", "V", false, "")
 
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, errHelp
-			}
-			return nil, usagef("%v (see --help)", err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			positional = append(positional, rest...)
-			break
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%v (see --help)", err)
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "null" {
-			o.encOpts.NullSet = true
+	if help || version {
+		// Asked for alone, help and version go to stdout with exit 0. With
+		// anything else the user meant to run a query: a usage error, so
+		// `streamcat --help ... > out.csv` cannot leave usage text in a file
+		// with exit 0.
+		if len(args) != 1 {
+			return nil, usagef("--help and --version take no other arguments (got %d more)", len(args)-1)
 		}
-	})
+		if help {
+			return nil, errHelp
+		}
+		return nil, errVersion
+	}
+	o.encOpts.NullSet = fs.Changed("null")
+	o.batch = int(batch)
 
-	switch len(positional) {
+	switch pos := fs.Args(); len(pos) {
 	case 0:
 	case 1:
-		o.query = positional[0]
+		o.query = pos[0]
 	default:
-		return nil, usagef("too many arguments: QUERY must be one argument (quote it)")
+		return nil, usagef("too many arguments: QUERY must be one argument (quote it); got %d", len(pos))
 	}
+	return o, o.check()
+}
+
+// check validates the combination of options.
+func (o *options) check() error {
 	if o.query != "" && o.queryFile != "" {
-		return nil, usagef("give QUERY either as an argument or with -f, not both")
+		return usagef("give QUERY either as an argument or with -f/--file, not both")
 	}
 	if o.delimiter != "" {
 		d := o.delimiter
@@ -185,31 +163,49 @@ func parseFlags(args []string) (*options, error) {
 			d = "\t"
 		}
 		if len(d) != 1 {
-			return nil, usagef("--delimiter must be a single ASCII character, got %q", o.delimiter)
+			return usagef("--delimiter must be a single ASCII character, got %q", o.delimiter)
 		}
 		o.encOpts.Delimiter = d[0]
+	}
+	if looksLikeConnString(o.dbname) {
+		// psql accepts a connection string as -d
+		if o.dsn != "" {
+			return usagef("give the connection string either with --dsn or with -d/--dbname, not both")
+		}
+		o.dsn, o.dbname = o.dbname, ""
+	}
+	if o.port != "" {
+		if n, err := strconv.Atoi(o.port); err != nil || n < 1 || n > 65535 {
+			return usagef("-p/--port must be a port number (1-65535), got %q; query parameters are -v/--param", o.port)
+		}
 	}
 	switch o.progress {
 	case "auto", "always", "never":
 	default:
-		return nil, usagef("--progress must be auto, always or never, got %q", o.progress)
+		return usagef("--progress must be auto, always or never, got %q", o.progress)
 	}
-	if o.limit < 0 {
-		return nil, usagef("--limit must not be negative")
+	switch {
+	case o.limit < 0:
+		return usagef("--limit must not be negative")
+	case o.batch < 0:
+		return usagef("--batch must not be negative")
+	case o.timeout < 0:
+		return usagef("--timeout must not be negative")
+	case o.embedded && (o.dsn != "" || o.host != "" || o.port != "" || o.user != "" || o.dbname != ""):
+		return usagef("--embedded excludes --dsn, -h, -p, -U and -d (it starts its own server)")
+	case o.initFile != "" && !o.embedded:
+		return usagef("--init needs --embedded (it is meant for the throwaway server)")
 	}
-	if o.batch < 0 {
-		return nil, usagef("--batch must not be negative")
+	if o.output == "-" {
+		o.output = ""
 	}
-	if o.timeout < 0 {
-		return nil, usagef("--timeout must not be negative")
-	}
-	if o.embedded && o.dsn != "" {
-		return nil, usagef("--embedded and --dsn exclude each other")
-	}
-	if o.initFile != "" && !o.embedded {
-		return nil, usagef("--init needs --embedded (it is meant for the throwaway server)")
-	}
-	return o, nil
+	return nil
+}
+
+// looksLikeConnString reports whether s is a connection URL or a
+// keyword=value string rather than a database name, as psql decides for -d.
+func looksLikeConnString(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") || strings.Contains(s, "=")
 }
 
 // readQuery returns the query text from the argument, -f or stdin.
@@ -226,7 +222,7 @@ func readQuery(o *options, stdin io.Reader) (string, error) {
 	case o.queryFile != "":
 		b, err := os.ReadFile(o.queryFile)
 		if err != nil {
-			return "", usagef("read QUERY: %v", err)
+			return "", usagef("-f: read QUERY: %v", err)
 		}
 		q = string(b)
 	case stdin != nil && !isTerminal(stdin):

@@ -83,15 +83,16 @@ func wantOK(t *testing.T, r result) {
 	}
 }
 
-// wantFail checks the exit code, a one-line "streamcat: ..." message
-// containing want, and an empty stdout.
+// wantFail checks the exit code, a "streamcat: ..." message containing
+// want (one line, or followed by a server error's detail lines), and an
+// empty stdout.
 func wantFail(t *testing.T, r result, code int, want string) {
 	t.Helper()
 	if r.code != code {
 		t.Errorf("exit %d, want %d; stderr: %s", r.code, code, r.stderr)
 	}
-	if !strings.HasPrefix(r.stderr, "streamcat: ") || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
-		t.Errorf("stderr is not one \"streamcat: ...\" line: %q", r.stderr)
+	if !strings.HasPrefix(r.stderr, "streamcat: ") || !strings.HasSuffix(r.stderr, "\n") || strings.Count(r.stderr, "streamcat: ") != 1 {
+		t.Errorf("stderr is not one \"streamcat: ...\" message: %q", r.stderr)
 	}
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr %q does not mention %q", r.stderr, want)
@@ -227,19 +228,19 @@ func TestQuerySources(t *testing.T) {
 }
 
 func TestParams(t *testing.T) {
-	r := sc(t, "-p", "41", "select $1::int + 1")
+	r := sc(t, "-v", "41", "select $1::int + 1")
 	wantOK(t, r)
 	if r.stdout != "42\n" {
 		t.Errorf("got %q, want 42", r.stdout)
 	}
 	evil := "'; drop table x; --"
-	r = sc(t, "--format", "tsv", "--param", evil, "-p", "b", "select $1, $2")
+	r = sc(t, "--format", "tsv", "--param", evil, "-v", "b", "select $1, $2")
 	wantOK(t, r)
 	if r.stdout != evil+"\tb\n" {
 		t.Errorf("got %q, want the value verbatim", r.stdout)
 	}
-	wantFail(t, sc(t, "-p", "1", "select $1::int, $2::int"), 2, "query expects 2 parameter(s), got 1")
-	wantFail(t, sc(t, "-p", "1", "select 1"), 2, "query expects 0 parameter(s), got 1")
+	wantFail(t, sc(t, "-v", "1", "select $1::int, $2::int"), 2, "QUERY expects 2 parameter(s), got 1")
+	wantFail(t, sc(t, "--param", "1", "select 1"), 2, "QUERY expects 0 parameter(s), got 1")
 }
 
 func TestStatsAndProgress(t *testing.T) {

@@ -3,78 +3,75 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 )
 
-// progress shows rows, rows/s, bytes written and elapsed time on stderr,
-// refreshed at most 4 times a second, with schollz/progressbar (a spinner:
-// the row count is not known in advance). The row loop only bumps an atomic
-// counter; a ticker goroutine, owned here and waited for in finish, moves
-// the bar, so the hot path pays nothing for it.
+// Progress refresh intervals: a terminal line is redrawn in place a few
+// times a second; on a pipe or file (--progress always) a new line is
+// printed every few seconds, so a log gets readable lines instead of
+// carriage returns.
+const (
+	terminalRefresh = 250 * time.Millisecond
+	logRefresh      = 3 * time.Second
+)
+
+// progress shows rows, rows/s, bytes written and elapsed time on stderr.
+// The row loop only bumps an atomic counter; a ticker goroutine, owned here
+// and waited for in finish, prints, so the hot path pays nothing for it.
 type progress struct {
-	bar   *progressbar.ProgressBar
-	rows  *atomic.Int64
-	bytes *countingWriter
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	out      io.Writer
+	terminal bool
+	rows     *atomic.Int64
+	bytes    *countingWriter
+	start    time.Time
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
 }
 
-// progressWanted decides --progress auto|always|never.
-func progressWanted(mode string, stderr io.Writer) bool {
-	switch mode {
-	case "always":
-		return true
-	case "never":
-		return false
+// startProgress starts the progress line for --progress mode
+// (auto|always|never); nil when there is none.
+func startProgress(mode string, stderr io.Writer, rows *atomic.Int64, bytes *countingWriter, start time.Time) *progress {
+	terminal := isTerminal(stderr)
+	if mode == "never" || (mode == "auto" && !terminal) {
+		return nil
 	}
-	f, ok := stderr.(*os.File)
-	if !ok {
-		return false
+	p := &progress{out: stderr, terminal: terminal, rows: rows, bytes: bytes, start: start, stop: make(chan struct{})}
+	every := logRefresh
+	if terminal {
+		every = terminalRefresh
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func startProgress(out io.Writer, rows *atomic.Int64, bytes *countingWriter, _ time.Time) *progress {
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(out),
-		progressbar.OptionSetDescription("0 B"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionThrottle(250*time.Millisecond),
-		progressbar.OptionSetRenderBlankState(true),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }),
-	)
-	p := &progress{bar: bar, rows: rows, bytes: bytes, stop: make(chan struct{})}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		t := time.NewTicker(250 * time.Millisecond)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-p.stop:
 				return
 			case <-t.C:
-				p.update()
+				p.print(false)
 			}
 		}
 	}()
 	return p
 }
 
-func (p *progress) update() {
-	p.bar.Describe(humanBytes(p.bytes.n.Load()))
-	_ = p.bar.Set64(p.rows.Load())
+// print writes the current state: redrawn in place on a terminal, one line
+// each time otherwise.
+func (p *progress) print(final bool) {
+	line := progressLine(p.rows.Load(), p.bytes.n.Load(), time.Since(p.start))
+	switch {
+	case p.terminal && final:
+		fmt.Fprintf(p.out, "\r\x1b[K%s\n", line)
+	case p.terminal:
+		fmt.Fprintf(p.out, "\r\x1b[K%s", line)
+	default:
+		fmt.Fprintln(p.out, line)
+	}
 }
 
 // finish stops the refreshing and leaves the final state on its own line.
@@ -85,16 +82,38 @@ func (p *progress) finish() {
 	p.once.Do(func() {
 		close(p.stop)
 		p.wg.Wait()
-		p.update()
-		_ = p.bar.Finish()
+		p.print(true)
 	})
 }
 
-func rate(rows int64, el time.Duration) string {
+// progressLine is e.g. "streamcat: 1,200,000 rows, 400,000 rows/s, 95.3 MiB
+// written, 3s elapsed".
+func progressLine(rows, bytes int64, el time.Duration) string {
+	return fmt.Sprintf("streamcat: %s rows, %s rows/s, %s written, %s elapsed",
+		thousands(rows), thousands(int64(rate(rows, el))), humanBytes(bytes), el.Round(time.Second))
+}
+
+func rate(rows int64, el time.Duration) float64 {
 	if el <= 0 {
-		return "0"
+		return 0
 	}
-	return fmt.Sprintf("%.0f", float64(rows)/el.Seconds())
+	return float64(rows) / el.Seconds()
+}
+
+// thousands formats n with commas between groups of three digits.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
 
 func humanBytes(n int64) string {
@@ -112,5 +131,5 @@ func humanBytes(n int64) string {
 
 // statsLine is the --stats summary.
 func statsLine(rows, bytes int64, el time.Duration) string {
-	return fmt.Sprintf("streamcat: %d rows, %d bytes (%s), %s, %s rows/s", rows, bytes, humanBytes(bytes), el.Round(time.Millisecond), rate(rows, el))
+	return fmt.Sprintf("streamcat: %d rows, %d bytes (%s), %s, %.0f rows/s", rows, bytes, humanBytes(bytes), el.Round(time.Millisecond), rate(rows, el))
 }

@@ -6,235 +6,182 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/encode"
-	"github.com/streamcat/streamcat/session"
-	"github.com/streamcat/streamcat/stream"
 )
 
 // run is the whole program: it returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args)
-	if errors.Is(err, errHelp) {
+	switch {
+	case errors.Is(err, errHelp):
 		fmt.Fprint(stdout, usageText)
 		return exitOK
+	case errors.Is(err, errVersion):
+		fmt.Fprint(stdout, versionText())
+		return exitOK
+	case err != nil:
+		return report(stderr, exitUsage, err, "")
 	}
-	if err != nil {
-		return report(stderr, exitUsage, err)
+	r := &runner{o: o, stdout: stdout, stderr: stderr}
+	if err := r.prepare(stdin); err != nil {
+		r.out.abort()
+		return report(stderr, exitUsage, err, "")
 	}
-	// Check the format and its options before connecting.
-	if _, err := encode.New(o.format, io.Discard, o.encOpts); err != nil {
-		return report(stderr, exitUsage, errors.New(strings.TrimPrefix(err.Error(), "encode: ")))
-	}
-	query, err := readQuery(o, stdin)
-	if err != nil {
-		return report(stderr, exitUsage, err)
-	}
+	defer r.out.abort()
 
-	// SIGINT and SIGTERM cancel the context (and so the query, server-side);
-	// the exit code tells which arrived. Notifying SIGPIPE makes a write to
-	// a closed stdout fail with EPIPE instead of killing the process.
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
-	defer signal.Stop(pipe)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var got atomic.Value // os.Signal
-	watchDone := make(chan struct{})
-	defer close(watchDone)
-	go func() {
-		select {
-		case s := <-sigs:
-			got.Store(s)
-			cancel()
-		case <-watchDone:
+	sig := watchSignals(ctx, r.out, stderr)
+	defer sig.stop()
+	err = r.execute(sig.ctx)
+	return r.exit(sig, err)
+}
+
+// runner is one run: the options, the output and what the run learnt.
+type runner struct {
+	o      *options
+	query  string
+	stdout io.Writer
+	stderr io.Writer
+
+	out     *sink
+	counter *countingWriter
+	enc     encode.Encoder
+	types   *encode.TypeInfo // loaded for jsonl/json once the columns are known
+}
+
+// prepare does everything that needs no server: it reads QUERY and --init's
+// file, opens the output and builds the encoder (which checks the format
+// and its options). Every failure here is a usage error.
+func (r *runner) prepare(stdin io.Reader) error {
+	o := r.o
+	if o.initFile != "" {
+		// checked before an embedded server is started for nothing
+		if _, err := os.Stat(o.initFile); err != nil {
+			return usagef("--init: %v", err)
+		}
+	}
+	q, err := readQuery(o, stdin)
+	if err != nil {
+		return err
+	}
+	r.query = q
+	r.types = encode.NewTypeInfo()
+	opts := o.encOpts
+	opts.Types = r.types
+	// Build the encoder on a placeholder first, so a bad --format or
+	// --delimiter is reported before -o creates anything.
+	r.counter = &countingWriter{w: io.Discard}
+	if r.enc, err = encode.New(o.format, r.counter, opts); err != nil {
+		return optionError(err)
+	}
+	if r.out, err = openSink(o.output, r.stdout); err != nil {
+		return err
+	}
+	r.counter.w = r.out.w
+	if o.stats {
+		r.counter.rc = &recordCounter{format: o.format}
+	}
+	return nil
+}
+
+// optionError puts the flag's spelling in front of an encode.OptionError.
+func optionError(err error) error {
+	var oe *encode.OptionError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	flag := map[string]string{"format": "--format", "Header": "--header", "Null": "--null", "Delimiter": "--delimiter"}[oe.Option]
+	if flag == "" {
+		flag = oe.Option
+	}
+	return usagef("%s: %s", flag, oe.Reason)
+}
+
+// execute connects, describes the statement and copies its rows out.
+func (r *runner) execute(ctx context.Context) (err error) {
+	o := r.o
+	if o.timeout > 0 {
+		// --timeout covers the whole run, connecting included.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, errTimedOut)
+		defer cancel()
+		defer func() {
+			if err != nil && errors.Is(context.Cause(ctx), errTimedOut) {
+				err = &timeoutError{after: o.timeout, err: err}
+			}
+		}()
+	}
+	conn, err := connect(ctx, o, r.stderr)
+	defer conn.close()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// pgconn closes the connection when the server has not answered
+		// the cancel request within cancelGrace.
+		if err != nil && ctx.Err() != nil && conn.conn.IsClosed() {
+			err = &noAnswerError{err: err}
 		}
 	}()
-
-	err = execute(ctx, o, query, stdout, stderr)
-	if s, ok := got.Load().(os.Signal); ok {
-		if s == syscall.SIGTERM {
-			fmt.Fprintln(stderr, "streamcat: terminated (query cancelled)")
-			return exitSIGTERM
+	sd, err := describe(ctx, conn.conn, r.query, len(o.params))
+	if err != nil {
+		return err
+	}
+	if o.format == "jsonl" || o.format == "json" {
+		if err := r.types.Load(ctx, conn.conn, sd.Fields); err != nil {
+			return fmt.Errorf("load column types: %w", err)
 		}
-		fmt.Fprintln(stderr, "streamcat: interrupted (query cancelled)")
-		return exitSIGINT
+	}
+	return r.copyRows(ctx, conn.conn)
+}
+
+// errTimedOut is the cause of the --timeout context.
+var errTimedOut = errors.New("--timeout expired")
+
+// timeoutError is a run stopped by --timeout. It unwraps to both
+// context.DeadlineExceeded and the error the run ended with, so a server
+// error stays reachable with errors.As.
+type timeoutError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("timed out after %v%s", e.after, cancelOutcome(e.err))
+}
+
+func (e *timeoutError) Unwrap() []error { return []error{context.DeadlineExceeded, e.err} }
+
+// exit reports how the run ended and returns the exit code.
+func (r *runner) exit(sig *signals, err error) int {
+	if s := sig.received(); s != nil {
+		code, what := exitSIGINT, "interrupted"
+		if s == sigTERM {
+			code, what = exitSIGTERM, "terminated"
+		}
+		fmt.Fprintf(r.stderr, "streamcat: %s%s\n", what, cancelOutcome(err))
+		return code
 	}
 	if err == nil {
 		return exitOK
 	}
 	var ue *usageError
 	var ce *connError
-	switch {
-	case errors.As(err, &ue), errors.As(err, &ce):
-		return report(stderr, exitUsage, err)
-	case o.timeout > 0 && errors.Is(err, context.DeadlineExceeded):
-		return report(stderr, exitRuntime, fmt.Errorf("query timed out after %v", o.timeout))
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		return report(r.stderr, exitUsage, err, r.query)
 	}
-	return report(stderr, exitRuntime, err)
+	return report(r.stderr, exitRuntime, err, r.query)
 }
 
-// report writes err as one line on stderr and returns code.
-func report(stderr io.Writer, code int, err error) int {
+// report writes err on stderr: one line, then for a server error the lines
+// psql adds (position, DETAIL, HINT, CONTEXT). It returns code.
+func report(stderr io.Writer, code int, err error, query string) int {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintf(stderr, "streamcat: %s\n", msg)
+	for _, l := range serverDetail(err, query) {
+		fmt.Fprintln(stderr, l)
+	}
 	return code
-}
-
-// timeoutError marks the query's deadline having passed.
-type timeoutError struct{ err error }
-
-func (e *timeoutError) Error() string { return e.err.Error() }
-func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
-
-// execute connects, checks the query and streams its rows.
-func execute(ctx context.Context, o *options, query string, stdout, stderr io.Writer) (err error) {
-	conn, err := connect(ctx, o, stderr)
-	defer conn.close()
-	if err != nil {
-		return err
-	}
-	pool := conn.pool
-
-	qctx := ctx
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		qctx, cancel = context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-	}
-	// Any failure once the query context has expired is a timeout.
-	defer func() {
-		if err != nil && ctx.Err() == nil && errors.Is(qctx.Err(), context.DeadlineExceeded) {
-			err = &timeoutError{err: err}
-		}
-	}()
-
-	// Describe the statement: its columns, its parameter count, and that it
-	// is a single statement.
-	c, err := pool.Acquire(qctx)
-	if err != nil {
-		if qctx.Err() != nil {
-			return qctx.Err()
-		}
-		return &connError{msg: fmt.Sprintf("cannot connect to %s: %v", target(conn.cfg), connectErrorText(err))}
-	}
-	sd, err := c.Conn().Prepare(qctx, "", query)
-	c.Release()
-	if err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && strings.Contains(pe.Message, "cannot insert multiple commands into a prepared statement") {
-			return usagef("QUERY must be exactly one statement")
-		}
-		return err
-	}
-	if len(sd.ParamOIDs) != len(o.params) {
-		return usagef("query expects %d parameter(s), got %d", len(sd.ParamOIDs), len(o.params))
-	}
-	fields := make([]pgconn.FieldDescription, len(sd.Fields))
-	copy(fields, sd.Fields)
-	for i := range fields {
-		fields[i].Format = pgx.TextFormatCode
-	}
-	encOpts := o.encOpts
-	if o.format == "jsonl" || o.format == "json" {
-		if encOpts.Types, err = encode.LoadTypeInfo(qctx, pool, fields); err != nil {
-			return fmt.Errorf("load column types: %w", err)
-		}
-	}
-
-	out, err := openSink(o.output, stdout)
-	if err != nil {
-		return err
-	}
-	defer out.abort()
-	counter := &countingWriter{w: out.w}
-	enc, err := encode.New(o.format, counter, encOpts)
-	if err != nil {
-		return usagef("%s", strings.TrimPrefix(err.Error(), "encode: "))
-	}
-
-	args := []any{session.StreamOptions{Options: stream.Options{MaxBatch: o.batch}}, pgx.QueryResultFormats{pgx.TextFormatCode}}
-	for _, p := range o.params {
-		args = append(args, p)
-	}
-	s := session.NewMaker(pool).New()
-	defer s.Close(context.WithoutCancel(ctx))
-
-	start := time.Now()
-	var rows atomic.Int64
-	var prog *progress
-	if progressWanted(o.progress, stderr) {
-		prog = startProgress(stderr, &rows, counter, start)
-	}
-	defer prog.finish()
-
-	st, err := s.Stream(qctx, query, args...)
-	if err != nil {
-		return err
-	}
-	raw := buffered.Raw(st)
-	defer raw.Close()
-
-	broken := false
-	if err := enc.Begin(fields); err != nil {
-		if !isBrokenPipe(err) {
-			return err
-		}
-		broken = true
-	}
-	if !broken {
-		var n int64
-		for vals, rerr := range raw.Rows() {
-			if rerr != nil {
-				return rerr
-			}
-			if werr := enc.Row(vals); werr != nil {
-				if isBrokenPipe(werr) {
-					broken = true
-					break
-				}
-				return fmt.Errorf("write: %w", werr)
-			}
-			n++
-			rows.Store(n)
-			if o.limit > 0 && n >= o.limit {
-				break // ends the stream: the rest is cancelled server-side
-			}
-		}
-		raw.Close()
-	}
-	if !broken {
-		if werr := enc.End(); werr != nil {
-			if !isBrokenPipe(werr) {
-				return fmt.Errorf("write: %w", werr)
-			}
-			broken = true
-		}
-	}
-	if broken {
-		// The reader went away (| head): not an error. Nothing was
-		// committed to a file, as -o never yields EPIPE.
-		raw.Close()
-		return nil
-	}
-	if err := out.commit(); err != nil {
-		return err
-	}
-	prog.finish()
-	if o.stats {
-		fmt.Fprintln(stderr, statsLine(rows.Load(), counter.n.Load(), time.Since(start)))
-	}
-	return nil
 }
