@@ -22,12 +22,17 @@ bench: postgres
 build:
 	$(GO) build -o bin/ ./cmd/... ./examples/...
 
-# The main job: stream a 1M-row table from a throwaway PostgreSQL to CSV.
+# The main job: stream a 1M-row table from a throwaway PostgreSQL to CSV
+# (126 MB), into a new temporary directory unless DEMO_OUT names the file.
+DEMO_OUT ?=
 demo: postgres
 	$(GO) build -o bin/streamcat ./cmd/streamcat
-	./bin/streamcat --embedded --init scripts/demo.sql --progress always --stats -o demo.csv \
-		"select * from demo order by id"
-	@echo "demo.csv: $$(wc -l < demo.csv) lines; first rows:"; head -3 demo.csv
+	@out="$(DEMO_OUT)"; rm="rm $$out"; \
+	if [ -z "$$out" ]; then dir="$$(mktemp -d "$${TMPDIR:-/tmp}/streamcat-demo.XXXXXX")"; out="$$dir/demo.csv"; rm="rm -r $$dir"; fi; \
+	./bin/streamcat --embedded --init scripts/demo.sql --progress always --stats -o "$$out" \
+		"select * from demo order by id" && \
+	echo "wrote $$out: $$(wc -l < "$$out") lines, $$(du -h "$$out" | cut -f1); first rows:" && head -3 "$$out" && \
+	echo "(remove it with: $$rm)"
 
 # The library example: session.Execute and the buffered Result.
 demo-lib: postgres

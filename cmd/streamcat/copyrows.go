@@ -27,6 +27,12 @@ func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
 	// does not answer can be cut short (see closeBounded).
 	sctx, cancelStream := context.WithCancel(ctx)
 	defer cancelStream()
+
+	start := time.Now()
+	var rows atomic.Int64
+	prog := startProgress(o.progress, r.stderr, &rows, r.counter, start)
+	defer prog.finish()
+
 	res, err := stream.Open(sctx, func(ctx context.Context) (pgx.Rows, error) {
 		return conn.Query(ctx, stmtName, args...)
 	}, stream.Options{MaxBatch: o.batch}, func(error, bool) {})
@@ -36,11 +42,6 @@ func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
 	raw := buffered.Raw(res)
 	closeStream := sync.OnceFunc(func() { closeBounded(raw, cancelStream) })
 	defer closeStream()
-
-	start := time.Now()
-	var rows atomic.Int64
-	prog := startProgress(o.progress, r.stderr, &rows, r.counter, start)
-	defer prog.finish()
 
 	broken, err := r.encodeRows(res, raw, &rows)
 	closeStream() // after --limit or a closed stdout: cancels the rest

@@ -406,3 +406,17 @@ insert into items values (1, 'a, b', null), (2, 'say "hi"', '');
 		t.Errorf("no notice on stderr: %q", r.stderr)
 	}
 }
+
+// runBinEnv is runBin without stdin, with extra environment variables.
+func runBinEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := command(t, args...)
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("run streamcat: %v", err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
+}

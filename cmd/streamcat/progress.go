@@ -89,8 +89,8 @@ func (p *progress) finish() {
 // progressLine is e.g. "streamcat: 1,200,000 rows, 400,000 rows/s, 95.3 MiB
 // written, 3s elapsed".
 func progressLine(rows, bytes int64, el time.Duration) string {
-	return fmt.Sprintf("streamcat: %s rows, %s rows/s, %s written, %s elapsed",
-		thousands(rows), thousands(int64(rate(rows, el))), humanBytes(bytes), el.Round(time.Second))
+	return fmt.Sprintf("streamcat: %s %s, %s rows/s, %s written, %s elapsed",
+		thousands(rows), plural(rows, "row", "rows"), thousands(int64(rate(rows, el))), humanBytes(bytes), el.Round(time.Second))
 }
 
 func rate(rows int64, el time.Duration) float64 {
@@ -132,4 +132,11 @@ func humanBytes(n int64) string {
 // statsLine is the --stats summary.
 func statsLine(rows, bytes int64, el time.Duration) string {
 	return fmt.Sprintf("streamcat: %d rows, %d bytes (%s), %s, %.0f rows/s", rows, bytes, humanBytes(bytes), el.Round(time.Millisecond), rate(rows, el))
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
