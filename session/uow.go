@@ -67,7 +67,7 @@ func (s *Session) uow() *unitOfWork {
 // hold records t as held by this session.
 func (u *unitOfWork) hold(t *tracked) {
 	u.byPtr[t.ptr] = t
-	owners.Store(ownerKey(t.ptr), u.self)
+	setOwner(t.ptr, u.self)
 }
 
 // drop forgets t.
@@ -76,13 +76,13 @@ func (u *unitOfWork) drop(t *tracked) {
 	if t.st != pending && u.byKey[t.id] == t {
 		delete(u.byKey, t.id)
 	}
-	owners.CompareAndDelete(ownerKey(t.ptr), u.self)
+	clearOwner(t.ptr, u.self)
 }
 
 // dropAll forgets every object.
 func (u *unitOfWork) dropAll() {
 	for _, t := range u.byPtr {
-		owners.CompareAndDelete(ownerKey(t.ptr), u.self)
+		clearOwner(t.ptr, u.self)
 	}
 	clear(u.byPtr)
 	clear(u.byKey)

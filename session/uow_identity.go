@@ -160,21 +160,57 @@ func inspect(op string, obj any) (object, error) {
 	return object{ref: obj, ptr: v.UnsafePointer(), m: m}, nil
 }
 
-// owners maps each object a session holds to that session, without keeping
-// either alive: it answers ObjectSession and refuses an object to a second
-// session. Keys are weak pointers to the objects; values are weak pointers
-// to the unit of work that holds them.
-var owners sync.Map // weak.Pointer[byte] -> weak.Pointer[unitOfWork]
+// owners maps the address of each object a session holds to that session,
+// without keeping either alive: it answers ObjectSession and refuses an
+// object to a second session. Keys are addresses (Go's heap objects do not
+// move), values weak pointers to the unit of work. An entry is removed
+// whenever its session stops holding the object, so while an entry exists
+// its object is alive (the session holds it) and the address cannot have
+// been reused; the entries of a session dropped without Close point to a
+// unit of work that is gone, which reads as "no session". Sharded, so that
+// sessions on many goroutines rarely contend.
+var owners [64]ownerShard
 
-func ownerKey(ptr unsafe.Pointer) weak.Pointer[byte] { return weak.Make((*byte)(ptr)) }
+type ownerShard struct {
+	mu sync.Mutex
+	m  map[uintptr]weak.Pointer[unitOfWork]
+}
+
+func shardOf(ptr unsafe.Pointer) *ownerShard {
+	a := uintptr(ptr)
+	return &owners[(a>>4^a>>10)&63]
+}
+
+func setOwner(ptr unsafe.Pointer, u weak.Pointer[unitOfWork]) {
+	sh := shardOf(ptr)
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.m = map[uintptr]weak.Pointer[unitOfWork]{}
+	}
+	sh.m[uintptr(ptr)] = u
+	sh.mu.Unlock()
+}
+
+// clearOwner forgets ptr if u holds it.
+func clearOwner(ptr unsafe.Pointer, u weak.Pointer[unitOfWork]) {
+	sh := shardOf(ptr)
+	sh.mu.Lock()
+	if sh.m[uintptr(ptr)] == u {
+		delete(sh.m, uintptr(ptr))
+	}
+	sh.mu.Unlock()
+}
 
 // ownerOf returns the live unit of work holding the object at ptr, or nil.
 func ownerOf(ptr unsafe.Pointer) *unitOfWork {
-	v, ok := owners.Load(ownerKey(ptr))
+	sh := shardOf(ptr)
+	sh.mu.Lock()
+	w, ok := sh.m[uintptr(ptr)]
+	sh.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	return v.(weak.Pointer[unitOfWork]).Value()
+	return w.Value()
 }
 
 // ObjectSession returns the session that holds obj (a pointer to a mapped

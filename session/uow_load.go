@@ -34,7 +34,11 @@ func populating(ctx context.Context) bool {
 // and referenced by ref), through the identity map: it returns the object
 // the session holds for that key, refreshed if it was expired or populate
 // is set, or row itself, now persistent.
-func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate bool) *tracked {
+//
+// slot and snap, when not nil, are memory for the new record and for its
+// snapshot (already a copy of the row): Select allocates them for all its
+// rows at once.
+func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate bool, slot *tracked, snap unsafe.Pointer) *tracked {
 	vals := make([]any, len(m.Keys))
 	for i, k := range m.Keys {
 		vals[i] = fieldValue(row, &m.Fields[k])
@@ -46,8 +50,17 @@ func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate
 		}
 		return t
 	}
-	t := &tracked{ref: ref, ptr: row, plan: planTracking(m), st: persistent, id: id}
-	t.plan.take(&t.snap, row)
+	t := slot
+	if t == nil {
+		t = new(tracked)
+	}
+	*t = tracked{ref: ref, ptr: row, plan: planTracking(m), st: persistent, id: id}
+	if snap != nil {
+		t.snap.shallow = snap
+		t.plan.takeDeep(&t.snap, row)
+	} else {
+		t.plan.take(&t.snap, row)
+	}
 	u.byKey[id] = t
 	u.hold(t)
 	return t
@@ -150,9 +163,13 @@ func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]
 	u := s.uow()
 	populate := populating(ctx)
 	out := make([]*T, len(rows))
+	// one allocation each for the records and the snapshots of all the rows
+	slots := make([]tracked, len(rows))
+	snaps := make([]T, len(rows))
+	copy(snaps, rows)
 	for i := range rows {
 		p := &rows[i]
-		out[i] = (*T)(u.load(m, p, unsafe.Pointer(p), populate).ptr)
+		out[i] = (*T)(u.load(m, p, unsafe.Pointer(p), populate, &slots[i], unsafe.Pointer(&snaps[i])).ptr)
 	}
 	return out, nil
 }
@@ -242,7 +259,7 @@ func get[T any](ctx context.Context, s *Session, op string, key []any) (*T, erro
 		return nil, nil
 	}
 	p := &row
-	t := u.load(m, p, unsafe.Pointer(p), populating(ctx))
+	t := u.load(m, p, unsafe.Pointer(p), populating(ctx), nil, nil)
 	if t.st == deleting {
 		return nil, nil
 	}

@@ -85,6 +85,12 @@ func (p *trackPlan) take(s *snapshot, base unsafe.Pointer) {
 		s.shallow = reflect.New(t).UnsafePointer()
 	}
 	reflect.NewAt(t, s.shallow).Elem().Set(reflect.NewAt(t, base).Elem())
+	p.takeDeep(s, base)
+}
+
+// takeDeep makes s's deep copies of the struct at base (s.shallow is
+// already a copy of it).
+func (p *trackPlan) takeDeep(s *snapshot, base unsafe.Pointer) {
 	if len(p.deep) == 0 {
 		return
 	}
