@@ -1,7 +1,7 @@
 package buffered
 
 // Block holds rows as the raw wire values the server sent, copied into one
-// byte slice. It is the unit a Source hands to a Cursor: package buffered
+// byte slice. It is the unit a Source hands to a RowView: package buffered
 // keeps every block of a result, package stream passes blocks through a
 // bounded channel.
 //

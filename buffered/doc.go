@@ -13,9 +13,17 @@
 // scan plans built once per view, so no generic any value is made on that
 // path.
 //
-// # Two ways a cursor ends
+// # Words
 //
-// A Cursor ends either exhausted or closed, as in the reference:
+// A RowView is the reference's Result: it reads a result's rows as Row
+// values and makes the other views (a View of another type, a
+// MappingView). Every view of one result shares one read position. Rows
+// arrive from a Source in blocks. "Cursor" is kept for what SQL calls one,
+// a server-side DECLARE cursor (session.StreamOptions).
+//
+// # Two ways a result ends
+//
+// A result ends either exhausted or closed, as in the reference:
 //
 //   - exhausted: All, iterating to the end, FetchOne finding no row. Later
 //     fetches return nothing, without error.
@@ -25,7 +33,7 @@
 //     says why. Never a silent empty answer.
 //
 // Views (Scalars, Mappings, Columns, ScalarsOf, Structs, Raw) are filters
-// over the same cursor, not copies: reading from one advances all of them.
+// over the same read position, not copies: reading from one advances all of them.
 // Unique and UniqueBy change a view in place, as in the reference, and every
 // view derived from a unique one de-duplicates the same way. Freeze takes a
 // snapshot of what a view yields that can be read again and again.
@@ -43,9 +51,9 @@
 // sentinels for errors.Is; ErrNoRows is also sql.ErrNoRows and
 // pgx.ErrNoRows. Server errors pass through unwrapped.
 //
-// The same Cursor also reads streaming results: package stream feeds it from
-// a bounded channel instead of memory through the Source interface, so every
-// view exists once.
+// The same RowView also reads streaming results: package stream feeds it
+// from a bounded channel instead of memory through the Source interface, so
+// every view exists once.
 //
-// Cursors and views are not safe for concurrent use.
+// Results and views are not safe for concurrent use.
 package buffered

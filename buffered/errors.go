@@ -16,7 +16,7 @@ var (
 	// ErrMultipleRows is returned by One, OneOrNone, ScalarOne and
 	// ScalarOneOrNone when the result has more than one row.
 	ErrMultipleRows = errors.New("multiple rows were found when one or none was required")
-	// ErrClosed is returned by reads from a cursor that was closed by Close or
+	// ErrClosed is returned by reads from a result that was closed by Close or
 	// by a method that reads one answer and closes (First, One, Scalar, ...).
 	ErrClosed = errors.New("this result is closed")
 	// ErrNoColumn is returned when a column named or numbered by the caller

@@ -202,7 +202,7 @@ func TestScalarsOf_NullIntoNonPointerIsDecodeErrorNamingTheColumn(t *testing.T) 
 	assert.Contains(t, err.Error(), `"score"`)
 	assert.Contains(t, err.Error(), "NULL")
 
-	// the failure is sticky: it ends the cursor for every view
+	// the failure is sticky: it ends the result for every view
 	assert.Nil(t, res.All())
 	assert.ErrorAs(t, res.Err(), &de)
 	_, err = res.First()

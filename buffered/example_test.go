@@ -100,7 +100,7 @@ func ExampleScalarsOf() {
 	res := exampleResult(ctx, pool, "select g, 'x' from generate_series(1, 4) g")
 	fmt.Println(res.Scalars().FetchMany(2)) // generic: int4 decodes to int32
 	ints := buffered.ScalarsOf[int64](res).All()
-	fmt.Println(ints) // typed, and the cursor is shared: the rest
+	fmt.Println(ints) // typed, and the read position is shared: the rest
 
 	names := buffered.ScalarsOf[*string](exampleResult(ctx, pool, "select v from (values ('a'), (null)) t(v)")).All()
 	fmt.Println(*names[0], names[1] == nil)
@@ -110,7 +110,7 @@ func ExampleScalarsOf() {
 	// a true
 }
 
-func ExampleCursor_Mappings() {
+func ExampleRowView_Mappings() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testdb.DSN())
 	if err != nil {
@@ -130,7 +130,7 @@ func ExampleCursor_Mappings() {
 	// 2 n2
 }
 
-func ExampleCursor_Columns() {
+func ExampleRowView_Columns() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testdb.DSN())
 	if err != nil {
@@ -150,7 +150,7 @@ func ExampleCursor_Columns() {
 	// buffered: First: Columns: no such column "z"; the result has: "a"
 }
 
-func ExampleCursor_Unique() {
+func ExampleRowView_Unique() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testdb.DSN())
 	if err != nil {
@@ -217,7 +217,7 @@ func ExampleStructs() {
 	// 2 Alan Turing false
 }
 
-func ExampleCursor_Freeze() {
+func ExampleRowView_Freeze() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testdb.DSN())
 	if err != nil {

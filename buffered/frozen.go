@@ -29,6 +29,6 @@ func (f *Frozen) Len() int { return f.n }
 // may be read concurrently.
 func (f *Frozen) Result() *Result {
 	cols := f.cols.clone()
-	cur := cursorOver(&cursor{cols: cols, src: &blocks{list: f.blocks}}, f.proj)
-	return &Result{Cursor: cur, n: f.n, tag: pgconn.NewCommandTag("SELECT " + strconv.Itoa(f.n))}
+	rv := rowViewOver(&readState{cols: cols, src: &blocks{list: f.blocks}}, f.proj)
+	return &Result{RowView: rv, n: f.n, tag: pgconn.NewCommandTag("SELECT " + strconv.Itoa(f.n))}
 }

@@ -3,36 +3,36 @@ package buffered
 import "fmt"
 
 // MappingView reads rows as Mapping values (column name -> value); Mappings
-// makes it. Like every view it shares the cursor of the result it came from.
+// makes it. Like every view it shares the read position of the result it came from.
 type MappingView struct {
 	*View[Mapping]
 }
 
-// mappingView is the MappingView over columns p of from's cursor. Names must
+// mappingView is the MappingView over columns p of from's result. Names must
 // be unique among p: a map cannot hold two columns called x.
 func mappingView[F any](from *View[F], p projection, err error) *MappingView {
 	if err == nil && from.bad == nil {
-		err = from.c.cols.distinctNames(p)
+		err = from.rs.cols.distinctNames(p)
 	}
 	v := derive[Mapping](from, p, wrapOp("Mappings", err))
 	if v.bad == nil {
-		keys := v.c.cols.keys(p)
+		keys := v.rs.cols.keys(p)
 		v.fork = func(cols *columns) func(rawRow, *Mapping) error {
 			m := &rowMaker{cols: cols, proj: p, keys: keys}
 			return valueConv(m.mapping)
 		}
-		v.conv = v.fork(v.c.cols)
+		v.conv = v.fork(v.rs.cols)
 	}
 	return &MappingView{v}
 }
 
 // Keys returns the names of the columns the view yields, in order.
-func (m *MappingView) Keys() []string { return m.c.cols.keys(m.proj) }
+func (m *MappingView) Keys() []string { return m.rs.cols.keys(m.proj) }
 
-// Columns returns a mapping view of the same cursor with only the given
+// Columns returns a mapping view of the same result with only the given
 // columns, each a name or a position in this view; see RowView.Columns.
 func (m *MappingView) Columns(cols ...any) *MappingView {
-	p, err := m.c.cols.resolve(m.proj, cols)
+	p, err := m.rs.cols.resolve(m.proj, cols)
 	return mappingView(m.View, p, wrapOp("Columns", err))
 }
 

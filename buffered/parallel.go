@@ -16,25 +16,25 @@ const parallelMinRows = 16 << 10
 // its own copy of the column metadata (a pgtype.Map is not safe for
 // concurrent use), straight into their places in the result slice. It
 // reports done=false when it does not apply (a stream, a Unique filter, a
-// view that cannot fork, or too few rows) and leaves the cursor untouched.
-// On a decode error the result is nil and the cursor fails with the error
+// view that cannot fork, or too few rows) and leaves the result untouched.
+// On a decode error the result is nil and the result fails with the error
 // of the earliest bad row, as the sequential path would.
 func (v *View[T]) parallelAll() (out []T, done bool, err error) {
-	c := v.c
-	src, ok := c.src.(*blocks)
-	if !ok || v.fork == nil || v.uniq != nil || v.bad != nil || c.readable("All") != nil {
+	s := v.rs
+	src, ok := s.src.(*blocks)
+	if !ok || v.fork == nil || v.uniq != nil || v.bad != nil || s.readable("All") != nil {
 		return nil, false, nil
 	}
-	n := c.sizeHint(-1)
+	n := s.sizeHint(-1)
 	workers := min(runtime.GOMAXPROCS(0), n/parallelMinRows)
 	if workers < 2 {
 		return nil, false, nil
 	}
 	list := src.list
-	if c.blk != nil && c.pos < c.blk.nrow {
-		list = append([]*Block{c.blk.from(c.pos)}, list...)
+	if s.blk != nil && s.pos < s.blk.nrow {
+		list = append([]*Block{s.blk.from(s.pos)}, list...)
 	}
-	src.list, c.blk = nil, nil
+	src.list, s.blk = nil, nil
 
 	out = make([]T, n)
 	type failure struct {
@@ -53,7 +53,7 @@ func (v *View[T]) parallelAll() (out []T, done bool, err error) {
 		}
 		blocks := list[first:b]
 		wg.Go(func() {
-			conv := v.fork(c.cols.clone())
+			conv := v.fork(s.cols.clone())
 			k := from
 			for _, blk := range blocks {
 				for i := range blk.nrow {
@@ -67,12 +67,12 @@ func (v *View[T]) parallelAll() (out []T, done bool, err error) {
 		})
 	}
 	wg.Wait()
-	c.st = exhausted
-	c.release()
+	s.st = exhausted
+	s.release()
 	for _, f := range fails { // in row order: the first failing worker has the earliest row
 		if f.err != nil {
-			c.fail(opError("All", f.err))
-			return nil, true, c.failure
+			s.fail(opError("All", f.err))
+			return nil, true, s.failure
 		}
 	}
 	return out, true, nil

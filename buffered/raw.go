@@ -8,13 +8,13 @@ package buffered
 // valid only until the next read, so copy what you keep. All, FetchMany
 // and Partitions return copies. It is the fast path for encoders (package
 // encode).
-func Raw(from RowCursor) *View[[][]byte] {
-	c := from.AsCursor()
-	v := derive[[][]byte](c.View, c.proj, nil)
+func Raw(from RowViewer) *View[[][]byte] {
+	rv := from.AsRowView()
+	v := derive[[][]byte](rv.View, rv.proj, nil)
 	if v.bad != nil {
 		return v
 	}
-	p := c.proj
+	p := rv.proj
 	buf := make([][]byte, len(p))
 	v.conv = func(r rawRow, dst *[][]byte) error {
 		for i, j := range p {

@@ -8,13 +8,13 @@ import (
 
 // Result is a statement's complete result held in memory: every row was
 // fetched before it was made, and the connection was released. It is a
-// Cursor (see Cursor and View for the reading vocabulary) plus what only a
+// RowView (see RowView and View for the reading vocabulary) plus what only a
 // complete result knows: its length and its command tag.
 //
 // Memory: the raw wire bytes of the values plus 8 bytes per value; rows are
 // decoded as they are read.
 type Result struct {
-	*Cursor
+	*RowView
 	n   int
 	tag pgconn.CommandTag
 }
@@ -33,7 +33,7 @@ func (r *Result) RowsAffected() int64 { return r.tag.RowsAffected() }
 // ReturnsRows reports whether the statement returns rows (a SELECT, or DML
 // with RETURNING). Reads from a result that does not fail with
 // ErrNotReturningRows.
-func (r *Result) ReturnsRows() bool { return !r.c.noRows }
+func (r *Result) ReturnsRows() bool { return !r.rs.noRows }
 
 // Sizes of the blocks FromRows fills. Large enough that a block costs
 // little per row, small enough that growing one does not copy much.
@@ -79,7 +79,7 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 	}
 	list = append(list, b)
 	tag := rows.CommandTag()
-	cur := newCursor(cols, &blocks{list: list})
-	cur.c.noRows = len(fields) == 0 && n == 0 && !tag.Select()
-	return &Result{Cursor: cur, n: n, tag: tag}, nil
+	rv := newRowView(cols, &blocks{list: list})
+	rv.rs.noRows = len(fields) == 0 && n == 0 && !tag.Select()
+	return &Result{RowView: rv, n: n, tag: tag}, nil
 }

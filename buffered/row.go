@@ -12,7 +12,7 @@ import (
 // Row is one decoded row: values in column order, as pgx's Rows.Values
 // decodes them (int4 -> int32, text -> string, numeric -> pgtype.Numeric,
 // jsonb -> any, arrays -> []any, NULL -> nil, ...). A Row owns its values: it
-// stays valid after the cursor moves on or closes.
+// stays valid after the result moves on or closes.
 type Row struct {
 	keys []string
 	vals []any

@@ -220,7 +220,7 @@ func TestUnique_ChangesTheResultInPlace(t *testing.T) {
 
 	res = execute(t, pool, dupRows)
 	u := res.Unique()
-	assert.Same(t, res.Cursor, u, "Unique returns the receiver")
+	assert.Same(t, res.RowView, u, "Unique returns the receiver")
 	scalars := execute(t, pool, "select 1 from generate_series(1, 3)").Scalars()
 	scalars.Unique()
 	assert.Len(t, scalars.All(), 1, "views too")

@@ -1,6 +1,6 @@
 package buffered
 
-// Source supplies a Cursor with blocks of rows. Package buffered's own source
+// Source supplies a RowView with blocks of rows. Package buffered's own source
 // is the blocks in memory; package stream's is a bounded channel fed by a
 // producer goroutine.
 type Source interface {

@@ -11,7 +11,7 @@ import (
 	"github.com/streamcat/streamcat/buffered"
 )
 
-// A Cursor reads any Source (package stream feeds it from a channel): these
+// A RowView reads any Source (package stream feeds it from a channel): these
 // tests drive one with hand-made blocks, for the paths a server cannot
 // produce on demand (malformed values, a source failing between blocks).
 
@@ -33,13 +33,13 @@ func (s *fakeSource) Next() (*buffered.Block, error) {
 
 func (s *fakeSource) Close() { s.closed++ }
 
-func TestCursor_MalformedWireValueIsDecodeErrorNamingTheColumn(t *testing.T) {
+func TestRowView_MalformedWireValueIsDecodeErrorNamingTheColumn(t *testing.T) {
 	b := buffered.NewBlock(1, 2, 16)
 	b.AppendRow([][]byte{{0, 0, 0, 7}})
 	b.AppendRow([][]byte{{1, 2, 3}}) // three bytes cannot be an int4
 	src := &fakeSource{blocks: []*buffered.Block{b}}
 	fields := []pgconn.FieldDescription{{Name: "n", DataTypeOID: 23, Format: 1}}
-	cur := buffered.NewCursor(fields, nil, src, buffered.CursorOptions{})
+	cur := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{})
 
 	row, ok := cur.FetchOne()
 	require.True(t, ok)
@@ -58,14 +58,14 @@ func TestCursor_MalformedWireValueIsDecodeErrorNamingTheColumn(t *testing.T) {
 	assert.Equal(t, 1, src.closed)
 }
 
-func TestCursor_SourceErrorArrivesAfterTheRowsBeforeIt(t *testing.T) {
+func TestRowView_SourceErrorArrivesAfterTheRowsBeforeIt(t *testing.T) {
 	b := buffered.NewBlock(1, 2, 16)
 	b.AppendRow([][]byte{[]byte("a")})
 	b.AppendRow([][]byte{nil})
 	boom := errors.New("boom")
 	src := &fakeSource{blocks: []*buffered.Block{b}, err: boom}
 	fields := []pgconn.FieldDescription{{Name: "s", DataTypeOID: 25, Format: 0}}
-	cur := buffered.NewCursor(fields, nil, src, buffered.CursorOptions{})
+	cur := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{})
 
 	var got []any
 	var errs []error
@@ -86,18 +86,18 @@ func TestCursor_SourceErrorArrivesAfterTheRowsBeforeIt(t *testing.T) {
 	assert.Equal(t, 1, src.closed, "Close after a failure does not release twice")
 }
 
-func TestCursor_CloseOnBreakClosesWhenALoopEndsEarly(t *testing.T) {
+func TestRowView_CloseOnBreakClosesWhenALoopEndsEarly(t *testing.T) {
 	b := buffered.NewBlock(1, 3, 16)
 	for _, v := range []string{"a", "b", "c"} {
 		b.AppendRow([][]byte{[]byte(v)})
 	}
 	src := &fakeSource{blocks: []*buffered.Block{b}}
 	fields := []pgconn.FieldDescription{{Name: "s", DataTypeOID: 25, Format: 0}}
-	cur := buffered.NewCursor(fields, nil, src, buffered.CursorOptions{CloseOnBreak: true})
+	cur := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{CloseOnBreak: true})
 	for range cur.Rows() {
 		break
 	}
-	assert.True(t, cur.Closed(), "a stream-like cursor closes on break")
+	assert.True(t, cur.Closed(), "a stream-like result closes on break")
 	assert.Equal(t, 1, src.closed)
 	_, err := cur.First()
 	assert.ErrorIs(t, err, buffered.ErrClosed)
@@ -131,14 +131,14 @@ func TestBlock_HoldsRawValuesNullDistinctFromEmpty(t *testing.T) {
 	assert.Equal(t, []byte("q"), b.Value(0, 0))
 }
 
-func TestCursor_UnknownBinaryTypeDecodesToACopyOfTheBytes(t *testing.T) {
+func TestRowView_UnknownBinaryTypeDecodesToACopyOfTheBytes(t *testing.T) {
 	b := buffered.NewBlock(2, 1, 8)
 	b.AppendRow([][]byte{{1, 2}, []byte("t")})
 	fields := []pgconn.FieldDescription{
 		{Name: "bin", DataTypeOID: 999999, Format: 1},
 		{Name: "txt", DataTypeOID: 999998, Format: 0},
 	}
-	cur := buffered.NewCursor(fields, nil, &fakeSource{blocks: []*buffered.Block{b}}, buffered.CursorOptions{})
+	cur := buffered.NewRowView(fields, nil, &fakeSource{blocks: []*buffered.Block{b}}, buffered.ViewOptions{})
 	assert.Equal(t, "", cur.ColumnTypes()[0].TypeName)
 	row, err := cur.One()
 	require.NoError(t, err)
@@ -147,24 +147,24 @@ func TestCursor_UnknownBinaryTypeDecodesToACopyOfTheBytes(t *testing.T) {
 	assert.Equal(t, []byte{1, 2}, b.Value(0, 0), "the decoded bytes are a copy")
 }
 
-func TestCursor_Mappings_MalformedValueIsDecodeError(t *testing.T) {
+func TestRowView_Mappings_MalformedValueIsDecodeError(t *testing.T) {
 	b := buffered.NewBlock(1, 1, 8)
 	b.AppendRow([][]byte{{1}})
 	fields := []pgconn.FieldDescription{{Name: "n", DataTypeOID: 20, Format: 1}}
-	cur := buffered.NewCursor(fields, nil, &fakeSource{blocks: []*buffered.Block{b}}, buffered.CursorOptions{})
+	cur := buffered.NewRowView(fields, nil, &fakeSource{blocks: []*buffered.Block{b}}, buffered.ViewOptions{})
 	_, err := cur.Mappings().First()
 	var de *buffered.DecodeError
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, "int8", de.Type)
 }
 
-func TestCursor_Freeze_SourceErrorFailsTheFreeze(t *testing.T) {
+func TestRowView_Freeze_SourceErrorFailsTheFreeze(t *testing.T) {
 	b := buffered.NewBlock(1, 1, 8)
 	b.AppendRow([][]byte{[]byte("a")})
 	boom := errors.New("boom")
 	src := &fakeSource{blocks: []*buffered.Block{b}, err: boom}
 	fields := []pgconn.FieldDescription{{Name: "s", DataTypeOID: 25, Format: 0}}
-	cur := buffered.NewCursor(fields, nil, src, buffered.CursorOptions{})
+	cur := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{})
 	f, err := cur.Freeze()
 	assert.Nil(t, f)
 	require.ErrorIs(t, err, boom)
@@ -172,12 +172,12 @@ func TestCursor_Freeze_SourceErrorFailsTheFreeze(t *testing.T) {
 	assert.Equal(t, 1, src.closed)
 }
 
-func TestCursor_ReleasesTheSourceOnceWhenExhausted(t *testing.T) {
+func TestRowView_ReleasesTheSourceOnceWhenExhausted(t *testing.T) {
 	b := buffered.NewBlock(1, 1, 8)
 	b.AppendRow([][]byte{[]byte("a")})
 	src := &fakeSource{blocks: []*buffered.Block{buffered.NewBlock(1, 0, 0), b}} // an empty block is skipped by readers
 	fields := []pgconn.FieldDescription{{Name: "s", DataTypeOID: 25, Format: 0}}
-	cur := buffered.NewCursor(fields, nil, src, buffered.CursorOptions{})
+	cur := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{})
 	assert.Equal(t, []any{"a"}, cur.Scalars().All())
 	assert.Equal(t, 1, src.closed)
 	cur.All()
@@ -185,14 +185,14 @@ func TestCursor_ReleasesTheSourceOnceWhenExhausted(t *testing.T) {
 	assert.Equal(t, 1, src.closed, "exhaustion released it; Close does not release again")
 }
 
-func TestCursor_CloseOnBreakClosesWhenAPartitionsLoopEndsEarly(t *testing.T) {
+func TestRowView_CloseOnBreakClosesWhenAPartitionsLoopEndsEarly(t *testing.T) {
 	b := buffered.NewBlock(1, 3, 16)
 	for _, v := range []string{"a", "b", "c"} {
 		b.AppendRow([][]byte{[]byte(v)})
 	}
 	src := &fakeSource{blocks: []*buffered.Block{b}}
 	fields := []pgconn.FieldDescription{{Name: "s", DataTypeOID: 25, Format: 0}}
-	cur := buffered.NewCursor(fields, nil, src, buffered.CursorOptions{CloseOnBreak: true})
+	cur := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{CloseOnBreak: true})
 	for chunk, err := range cur.Scalars().Partitions(2) {
 		require.NoError(t, err)
 		assert.Equal(t, []any{"a", "b"}, chunk)
@@ -204,12 +204,12 @@ func TestCursor_CloseOnBreakClosesWhenAPartitionsLoopEndsEarly(t *testing.T) {
 	assert.ErrorIs(t, cur.Err(), buffered.ErrClosed)
 }
 
-func TestCursor_CloseOnBreakDoesNotCloseALoopRunToTheEnd(t *testing.T) {
+func TestRowView_CloseOnBreakDoesNotCloseALoopRunToTheEnd(t *testing.T) {
 	b := buffered.NewBlock(1, 1, 16)
 	b.AppendRow([][]byte{[]byte("a")})
 	src := &fakeSource{blocks: []*buffered.Block{b}}
 	fields := []pgconn.FieldDescription{{Name: "s", DataTypeOID: 25, Format: 0}}
-	cur := buffered.NewCursor(fields, nil, src, buffered.CursorOptions{CloseOnBreak: true})
+	cur := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{CloseOnBreak: true})
 	for _, err := range cur.Rows() {
 		require.NoError(t, err)
 	}

@@ -9,26 +9,26 @@ import (
 	"github.com/streamcat/streamcat/internal/mapping"
 )
 
-// RowCursor is what ScalarsOf and Structs read from: a *Cursor, a *Result,
+// RowViewer is what ScalarsOf and Structs read from: a *RowView, a *Result,
 // a *stream.Result, or a projection of one of them.
-type RowCursor interface {
-	AsCursor() *Cursor
+type RowViewer interface {
+	AsRowView() *RowView
 }
 
 // ScalarsOf returns a view of c that scans the first column of each row
 // straight from the wire bytes into a T, with pgx's scan rules (a NULL needs
 // a pointer or pgtype target, int4 scans into int64, ...). The scan plan is
 // made once for the view; no generic value is decoded on the way.
-func ScalarsOf[T any](from RowCursor) *View[T] {
-	c := from.AsCursor()
+func ScalarsOf[T any](from RowViewer) *View[T] {
+	rv := from.AsRowView()
 	var p projection
 	var err error
-	if len(c.proj) == 0 {
+	if len(rv.proj) == 0 {
 		err = fmt.Errorf("ScalarsOf: %w: the result has no columns", ErrNoColumn)
 	} else {
-		p = c.proj[:1:1]
+		p = rv.proj[:1:1]
 	}
-	v := derive[T](c.View, p, err)
+	v := derive[T](rv.View, p, err)
 	if v.bad != nil {
 		return v
 	}
@@ -38,7 +38,7 @@ func ScalarsOf[T any](from RowCursor) *View[T] {
 		s := &scanner{cols: cols, col: j, target: target}
 		return func(r rawRow, dst *T) error { return s.scan(r.value(j), dst) }
 	}
-	v.conv = v.fork(c.c.cols)
+	v.conv = v.fork(rv.rs.cols)
 	return v
 }
 
@@ -51,21 +51,21 @@ func ScalarsOf[T any](from RowCursor) *View[T] {
 //
 // The mapping and scan plans are made once for the view; each row then costs
 // the scans of its values into the fields, as a hand-written rows.Scan loop.
-func Structs[T any](from RowCursor) *View[T] {
-	c := from.AsCursor()
-	v := derive[T](c.View, c.proj, nil)
+func Structs[T any](from RowViewer) *View[T] {
+	rv := from.AsRowView()
+	v := derive[T](rv.View, rv.proj, nil)
 	if v.bad != nil {
 		return v
 	}
-	plan, err := planStruct[T](c.c.cols, c.proj)
+	plan, err := planStruct[T](rv.rs.cols, rv.proj)
 	if err != nil {
 		v.bad = fmt.Errorf("Structs: %w", err)
 		return v
 	}
-	v.conv = structConv[T](plan, c.proj)
+	v.conv = structConv[T](plan, rv.proj)
 	v.fork = func(cols *columns) func(rawRow, *T) error {
-		plan, _ := planStruct[T](cols, c.proj) // same names as the plan above: cannot fail
-		return structConv[T](plan, c.proj)
+		plan, _ := planStruct[T](cols, rv.proj) // same names as the plan above: cannot fail
+		return structConv[T](plan, rv.proj)
 	}
 	return v
 }

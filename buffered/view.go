@@ -6,14 +6,14 @@ import (
 	"slices"
 )
 
-// View reads the rows of a cursor as values of type T. Result, Cursor and
+// View reads the rows of a result as values of type T. Result, RowView and
 // every view share one read position: a row read through one is gone for all.
 //
-// Methods that consume say so. Reads that find the cursor closed fail with
+// Methods that consume say so. Reads that find the result closed fail with
 // ErrClosed; methods without an error result then return nothing, and Err
 // says why. A View is not safe for concurrent use.
 type View[T any] struct {
-	c    *cursor
+	rs   *readState
 	proj projection
 	conv func(rawRow, *T) error // writes the row into *T, which next has zeroed
 	// fork makes a converter like conv on other columns (a copy with its own
@@ -27,12 +27,12 @@ type View[T any] struct {
 	bad  error // a view that could not be built (unknown column, bad type): every read fails with it
 }
 
-// derive returns a view of the same cursor as from over columns p, with
+// derive returns a view of the same result as from over columns p, with
 // from's failure (err, when from has none) and from's unique strategy. Every
 // view but a result's first is made here, so that no kind of view can forget
 // either; the caller sets conv (and fork, own) when the view is not bad.
 func derive[T, F any](from *View[F], p projection, err error) *View[T] {
-	v := &View[T]{c: from.c, proj: p, bad: from.bad}
+	v := &View[T]{rs: from.rs, proj: p, bad: from.bad}
 	if v.bad == nil {
 		v.bad = err
 	}
@@ -44,7 +44,7 @@ func derive[T, F any](from *View[F], p projection, err error) *View[T] {
 		// share the result's unique state)
 		v.uniq = from.uniq
 	default:
-		v.uniq = from.uniq.how.filter(from.c.cols, p)
+		v.uniq = from.uniq.how.filter(from.rs.cols, p)
 	}
 	return v
 }
@@ -59,20 +59,20 @@ func (v *View[T]) next(op string, dst *T) (bool, error) {
 	}
 	var zero T
 	for {
-		r, ok, err := v.c.next(op)
+		r, ok, err := v.rs.next(op)
 		if !ok {
 			return false, err
 		}
 		*dst = zero // a scan must not reuse what a previous row left (slices, pointers)
 		if err := v.conv(r, dst); err != nil {
-			v.c.fail(opError(op, err))
-			return false, v.c.failure
+			v.rs.fail(opError(op, err))
+			return false, v.rs.failure
 		}
 		if v.uniq != nil {
 			dup, err := v.uniq.seen(r, dst)
 			if err != nil {
-				v.c.fail(opError(op, err))
-				return false, v.c.failure
+				v.rs.fail(opError(op, err))
+				return false, v.rs.failure
 			}
 			if dup {
 				continue
@@ -116,9 +116,9 @@ func valueConv[T any](f func(rawRow) (T, error)) func(rawRow, *T) error {
 }
 
 // note records the outcome of a read that has no error result, for Err.
-func (v *View[T]) note(err error) { v.c.lastErr = err }
+func (v *View[T]) note(err error) { v.rs.lastErr = err }
 
-// All returns every remaining row and leaves the cursor exhausted: later
+// All returns every remaining row and leaves the result exhausted: later
 // fetches return nothing. It consumes the result. When no rows remain it
 // returns an empty, non-nil slice; on failure it returns nil and Err says
 // why; it never returns part of the rows as if they were all.
@@ -128,7 +128,7 @@ func (v *View[T]) All() []T {
 		return out
 	}
 	// empty, not nil: nil is kept for failure, as in FetchMany
-	out, err := v.collect("All", make([]T, 0, v.c.sizeHint(-1)), -1)
+	out, err := v.collect("All", make([]T, 0, v.rs.sizeHint(-1)), -1)
 	v.note(err)
 	if err != nil {
 		return nil
@@ -137,7 +137,7 @@ func (v *View[T]) All() []T {
 }
 
 // FetchOne returns the next row and true, or false when there is none: the
-// cursor is then exhausted, or Err says what went wrong.
+// result is then exhausted, or Err says what went wrong.
 func (v *View[T]) FetchOne() (T, bool) {
 	x, ok, err := v.nextValue("FetchOne")
 	v.note(err)
@@ -154,7 +154,7 @@ func (v *View[T]) FetchMany(n int) []T {
 		v.note(err)
 		return nil
 	}
-	out, err := v.collect("FetchMany", make([]T, 0, v.c.sizeHint(n)), n)
+	out, err := v.collect("FetchMany", make([]T, 0, v.rs.sizeHint(n)), n)
 	v.note(err)
 	if err != nil {
 		return nil
@@ -184,15 +184,15 @@ func fetchSize(op string, n int) (int, error) {
 
 // Rows returns an iterator over the remaining rows. An error is yielded once,
 // after the rows before it, and ends the loop. Running to the end exhausts
-// the cursor; after a break, a buffered result can be read on from where it
+// the result; after a break, a buffered result can be read on from where it
 // stopped, while a stream is closed (its connection released).
 func (v *View[T]) Rows() iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		done := false
 		defer func() {
 			// break, or a panic in the loop body
-			if !done && v.c.breakCloses {
-				v.c.close()
+			if !done && v.rs.breakCloses {
+				v.rs.close()
 			}
 		}()
 		var x T // one per loop, reused: yield gets a copy
@@ -230,12 +230,12 @@ func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
 		}
 		done := false
 		defer func() {
-			if !done && v.c.breakCloses {
-				v.c.close()
+			if !done && v.rs.breakCloses {
+				v.rs.close()
 			}
 		}()
 		for {
-			chunk, err := v.collect("Partitions", make([]T, 0, v.c.sizeHint(size)), size)
+			chunk, err := v.collect("Partitions", make([]T, 0, v.rs.sizeHint(size)), size)
 			if err != nil {
 				done = true
 				v.note(err)
@@ -253,21 +253,21 @@ func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
 	}
 }
 
-// First returns the first row and closes the cursor, discarding the rest
+// First returns the first row and closes the result, discarding the rest
 // (no LIMIT is added to the SQL: prefer one in the query). No row:
 // ErrNoRows.
 func (v *View[T]) First() (T, error) { return v.first("First") }
 
 func (v *View[T]) first(op string) (T, error) {
 	x, ok, err := v.nextValue(op)
-	v.c.close()
+	v.rs.close()
 	if err == nil && !ok {
 		err = opError(op, ErrNoRows)
 	}
 	return x, err
 }
 
-// One returns the only row and closes the cursor. No row: ErrNoRows; more
+// One returns the only row and closes the result. No row: ErrNoRows; more
 // than one: ErrMultipleRows (with Unique, rows equal to the first do not
 // count).
 func (v *View[T]) One() (T, error) { return v.one("One") }
@@ -281,14 +281,14 @@ func (v *View[T]) one(op string) (T, error) {
 }
 
 // OneOrNone returns the only row and true, or false when there is none, and
-// closes the cursor. More than one row: ErrMultipleRows.
+// closes the result. More than one row: ErrMultipleRows.
 func (v *View[T]) OneOrNone() (T, bool, error) {
 	return v.oneOrNone("OneOrNone")
 }
 
 func (v *View[T]) oneOrNone(op string) (T, bool, error) {
 	var zero T
-	defer v.c.close()
+	defer v.rs.close()
 	x, ok, err := v.nextValue(op)
 	if err != nil || !ok {
 		return zero, false, err
@@ -315,7 +315,7 @@ func (v *View[T]) FetchAvailable(max int) ([]T, error) {
 	var zero T
 	out := make([]T, 0, min(max, 1024))
 	for len(out) < max {
-		if len(out) > 0 && (v.c.blk == nil || v.c.pos >= v.c.blk.nrow) {
+		if len(out) > 0 && (v.rs.blk == nil || v.rs.pos >= v.rs.blk.nrow) {
 			break // the next row would wait for the source
 		}
 		out = append(out, zero)
@@ -336,28 +336,28 @@ func (v *View[T]) FetchAvailable(max int) ([]T, error) {
 // call concurrently with a read; Close afterwards as usual. For a buffered
 // result it does nothing.
 func (v *View[T]) Interrupt() {
-	if i, ok := v.c.src.(Interrupter); ok {
+	if i, ok := v.rs.src.(Interrupter); ok {
 		i.Interrupt()
 	}
 }
 
-// Close closes the cursor (and every view of it): later reads fail with
+// Close closes the result (and every view of it): later reads fail with
 // ErrClosed. For a stream it stops the query and releases the connection.
 // Close is idempotent.
-func (v *View[T]) Close() { v.c.close() }
+func (v *View[T]) Close() { v.rs.close() }
 
-// Closed reports whether the cursor was closed (by Close or a one-answer
-// method); an exhausted cursor is not closed.
-func (v *View[T]) Closed() bool { return v.c.st == closed }
+// Closed reports whether the result was closed (by Close or a one-answer
+// method); an exhausted result is not closed.
+func (v *View[T]) Closed() bool { return v.rs.st == closed }
 
-// Err returns the error that ended the cursor (a server error mid-stream, a
+// Err returns the error that ended the result (a server error mid-stream, a
 // decode error), or else why the last read without an error result returned
 // nothing (ErrClosed, a bad argument). Nil after a clean read or Close.
 func (v *View[T]) Err() error {
 	if v.bad != nil {
 		return fmt.Errorf("buffered: %w", v.bad)
 	}
-	return v.c.err()
+	return v.rs.err()
 }
 
 // Unique makes this view skip rows equal to one it already returned, and
@@ -391,5 +391,5 @@ func (v *View[T]) UniqueBy(key func(T) any) *View[T] {
 
 // setUnique gives the view a fresh filter of strategy how.
 func (v *View[T]) setUnique(how *uniqueness) {
-	v.uniq = how.filter(v.c.cols, v.proj)
+	v.uniq = how.filter(v.rs.cols, v.proj)
 }

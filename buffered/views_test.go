@@ -256,7 +256,7 @@ func TestScalarsOf_OfAProjectionReadsItsFirstColumn(t *testing.T) {
 	assert.Equal(t, []string{"n1", "n2", "n3", "n4", "n5"}, names)
 }
 
-func TestScalarsOf_SharesTheCursor(t *testing.T) {
+func TestScalarsOf_SharesTheReadPosition(t *testing.T) {
 	pool := testdb.Pool(t)
 	res := execute(t, pool, fiveRows)
 	typed := buffered.ScalarsOf[int](res)

@@ -30,13 +30,13 @@ func OpenFetch(ctx context.Context, opts Options, fetch Fetch, done func()) (*Re
 	}
 	fields := rows.FieldDescriptions()
 	typeMap := rows.Conn().TypeMap()
-	cur := buffered.NewCursor(fields, typeMap, src, buffered.CursorOptions{CloseOnBreak: true})
+	cur := buffered.NewRowView(fields, typeMap, src, buffered.ViewOptions{CloseOnBreak: true})
 	src.first, err = src.read(rows, 1)
 	if err != nil {
 		src.Close()
 		return nil, err
 	}
-	return &Result{Cursor: cur}, nil
+	return &Result{RowView: cur}, nil
 }
 
 type fetchSource struct {

@@ -14,7 +14,7 @@ import (
 // goroutine reads the connection in batches while the caller reads rows, so a
 // result of any size flows through in constant memory.
 //
-// It has the whole reading vocabulary of buffered.Cursor (Rows, FetchOne,
+// It has the whole reading vocabulary of buffered.RowView (Rows, FetchOne,
 // FetchMany, Partitions, All, First, One, Scalar, the Scalars, Mappings,
 // Columns and Unique views, and buffered.ScalarsOf and buffered.Structs for
 // typed reads), read from the channel instead of memory.
@@ -48,7 +48,7 @@ import (
 //
 // A Result is not safe for concurrent use.
 type Result struct {
-	*buffered.Cursor
+	*buffered.RowView
 }
 
 // Query starts a statement on ctx and returns its open rows; see Open.
@@ -89,12 +89,12 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 	if conn := rows.Conn(); conn != nil {
 		typeMap = conn.TypeMap()
 	}
-	// The cursor (and every view of it) reaches the producer through h
+	// The result (and every view of it) reaches the producer through h
 	// only, while the producer goroutine does not reach h: once the
 	// reader's last reference is gone, the cleanup can stop the producer.
 	h := &handle{p}
 	runtime.AddCleanup(h, (*producer).dropped, p)
-	cur := buffered.NewCursor(rows.FieldDescriptions(), typeMap, h, buffered.CursorOptions{CloseOnBreak: true})
+	cur := buffered.NewRowView(rows.FieldDescriptions(), typeMap, h, buffered.ViewOptions{CloseOnBreak: true})
 	go p.run() // owned by the Result: Close and exhaustion wait for it, and so does the cleanup of a dropped one
-	return &Result{Cursor: cur}, nil
+	return &Result{RowView: cur}, nil
 }

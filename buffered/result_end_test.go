@@ -10,7 +10,7 @@ import (
 	"github.com/streamcat/streamcat/internal/testdb"
 )
 
-// The two ways a cursor ends, as in the reference: exhausted (the rows ran
+// The two ways a result ends, as in the reference: exhausted (the rows ran
 // out: later fetches return nothing, without error) and closed (Close or a
 // one-answer method: later reads fail with ErrClosed, never a silent empty
 // answer).
@@ -71,7 +71,7 @@ var exhausters = []struct {
 	}},
 }
 
-func TestCursor_Exhausted_LaterFetchesReturnNothingWithoutError(t *testing.T) {
+func TestResult_Exhausted_LaterFetchesReturnNothingWithoutError(t *testing.T) {
 	pool := testdb.Pool(t)
 	for _, ex := range exhausters {
 		t.Run(ex.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestCursor_Exhausted_LaterFetchesReturnNothingWithoutError(t *testing.T) {
 	}
 }
 
-func TestCursor_Exhausted_OneAnswerMethodsFindNoRowThenClose(t *testing.T) {
+func TestResult_Exhausted_OneAnswerMethodsFindNoRowThenClose(t *testing.T) {
 	pool := testdb.Pool(t)
 	exhaust := func() *buffered.Result {
 		res := execute(t, pool, "select g from generate_series(1, 3) g")
@@ -173,7 +173,7 @@ var closers = []struct {
 	{"ScalarsOf.Close", func(res *buffered.Result) error { buffered.ScalarsOf[int32](res).Close(); return nil }},
 }
 
-func TestCursor_Closed_EveryLaterReadFailsWithErrClosed(t *testing.T) {
+func TestResult_Closed_EveryLaterReadFailsWithErrClosed(t *testing.T) {
 	pool := testdb.Pool(t)
 	for _, rowsIn := range []int{1, 3, 0} {
 		for _, cl := range closers {
@@ -242,7 +242,7 @@ func assertClosed(t *testing.T, res *buffered.Result) {
 	assert.Nil(t, f)
 	assert.ErrorIs(t, err, buffered.ErrClosed, "Freeze")
 
-	// views made after the close share the closed cursor
+	// views made after the close share the closed result
 	sc := res.Scalars()
 	assert.Nil(t, sc.All())
 	assert.ErrorIs(t, sc.Err(), buffered.ErrClosed, "Scalars().All")
@@ -264,17 +264,17 @@ func assertClosed(t *testing.T, res *buffered.Result) {
 	assert.True(t, res.Closed(), "still closed")
 }
 
-func TestCursor_Closed_ViewCloseClosesTheResult(t *testing.T) {
+func TestResult_Closed_ViewCloseClosesTheResult(t *testing.T) {
 	pool := testdb.Pool(t)
 	res := execute(t, pool, "select g from generate_series(1, 3) g")
 	view := res.Mappings()
 	view.Close()
 	assert.True(t, view.Closed())
-	assert.True(t, res.Closed(), "a view's Close closes the shared cursor")
+	assert.True(t, res.Closed(), "a view's Close closes the shared read position")
 	assertClosed(t, res)
 }
 
-func TestCursor_Closed_ErrClosedNamesTheMethod(t *testing.T) {
+func TestResult_Closed_ErrClosedNamesTheMethod(t *testing.T) {
 	pool := testdb.Pool(t)
 	res := execute(t, pool, "select 1")
 	res.Close()
@@ -285,7 +285,7 @@ func TestCursor_Closed_ErrClosedNamesTheMethod(t *testing.T) {
 	assert.Contains(t, res.Err().Error(), "FetchMany")
 }
 
-func TestCursor_Closed_RowsReadBeforeTheCloseStayValid(t *testing.T) {
+func TestResult_Closed_RowsReadBeforeTheCloseStayValid(t *testing.T) {
 	pool := testdb.Pool(t)
 	res := execute(t, pool, "select g, 'v' || g from generate_series(1, 3) g")
 	rows := res.FetchMany(2)
