@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/streamcat/streamcat/internal/grow"
 )
 
 // Row is one decoded row: values in column order, as pgx's Rows.Values
@@ -114,21 +116,28 @@ func (c *columns) decode(j int, src []byte) (any, error) {
 // rowMaker decodes rows for one view, carving value slices out of a shared
 // slab so a row costs one allocation per slab, not one per row.
 type rowMaker struct {
-	cols     *columns
-	proj     projection
-	keys     []string
-	slab     []any
-	slabRows int // rows in the last slab
+	cols  *columns
+	proj  projection
+	keys  []string
+	slab  []any
+	slabs grow.Ladder // rows per slab
 }
 
-const slabRows = 256
+// Slabs grow 8, 16, ... 256 rows, so a small result stays small and a
+// large one costs an allocation per 256 rows.
+const (
+	firstSlabRows = 8
+	slabGrowth    = 2
+	maxSlabRows   = 256
+)
 
 func (m *rowMaker) row(r rawRow) (Row, error) {
 	n := len(m.proj)
 	if len(m.slab) < n {
-		// slabs grow 8, 16, ... 256 rows, so a small result stays small
-		m.slabRows = min(max(m.slabRows*2, 8), slabRows)
-		m.slab = make([]any, n*m.slabRows)
+		if m.slabs == (grow.Ladder{}) {
+			m.slabs = grow.New(firstSlabRows, slabGrowth, maxSlabRows)
+		}
+		m.slab = make([]any, n*m.slabs.Next())
 	}
 	vals := m.slab[:n:n]
 	m.slab = m.slab[n:]

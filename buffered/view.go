@@ -313,7 +313,7 @@ func (v *View[T]) FetchAvailable(max int) ([]T, error) {
 		return nil, opErrorf("FetchAvailable", "max must be at least 1, got %d", max)
 	}
 	var zero T
-	out := make([]T, 0, min(max, 1024))
+	out := make([]T, 0, min(max, guessMaxRows))
 	for len(out) < max {
 		if len(out) > 0 && (v.rs.blk == nil || v.rs.pos >= v.rs.blk.nrow) {
 			break // the next row would wait for the source

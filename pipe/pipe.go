@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/grow"
 )
 
 // Pipeline stages move rows in chunks: one function call, one channel
@@ -20,10 +21,15 @@ import (
 // reads the source view runs on one goroutine at a time: the consumer's, or
 // the feeder of the first ParallelMap.
 
-// maxChunk caps the rows in a chunk that From cuts from its view.
-// Chunks grow 1, 4, 16, 64, then maxChunk, so the first rows reach the
-// stages at once and a long result moves in full chunks.
-const maxChunk = 256
+// The chunks From cuts from its view grow 1, 4, 16, 64, then maxChunk, so
+// the first rows reach the stages at once and a long result moves in full
+// chunks. maxChunk bounds what each stage holds (see Pipe) while making a
+// chunk's call, channel operation and allocation a small cost per row.
+const (
+	firstChunk  = 1
+	chunkGrowth = 4
+	maxChunk    = 256
+)
 
 // errEnd is what a stage's pull returns once its rows have run out. It never
 // leaves the package.
@@ -140,13 +146,12 @@ func (c *chain) finish(err error) {
 func From[T any](ctx context.Context, v *buffered.View[T]) *Pipe[T] {
 	cctx, cancel := context.WithCancelCause(ctx)
 	c := &chain{ctx: cctx, cancel: cancel, src: &sourceCloser{close: v.Close, interrupt: v.Interrupt}}
-	size := 1
+	sizes := grow.New(firstChunk, chunkGrowth, maxChunk)
 	pull := func() ([]T, error) {
 		if cctx.Err() != nil {
 			return nil, context.Cause(cctx)
 		}
-		b, err := v.FetchAvailable(size)
-		size = min(size*4, maxChunk)
+		b, err := v.FetchAvailable(sizes.Next())
 		if err == nil && cctx.Err() != nil {
 			// an interrupted read may look like the end: it is not
 			return b, context.Cause(cctx)
