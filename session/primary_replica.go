@@ -2,11 +2,16 @@ package session
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// ErrNoPrimary is returned by a PrimaryReplica that has no primary pool:
+// one declared as a zero value instead of made with NewPrimaryReplica.
+var ErrNoPrimary = errors.New("session: PrimaryReplica has no primary pool; make it with NewPrimaryReplica(primary, replicas...)")
 
 // DefaultCooldown is how long a PrimaryReplica skips a replica that failed
 // to give a connection, when its Cooldown is zero.
@@ -64,7 +69,9 @@ const DefaultCooldown = 5 * time.Second
 //     connection.
 //
 // Set Cooldown and OnReplicaDown before the router is used; a
-// PrimaryReplica is then safe for concurrent use.
+// PrimaryReplica is then safe for concurrent use. Make one with
+// NewPrimaryReplica: the zero value has no pools, and every Acquire on it
+// fails with ErrNoPrimary.
 type PrimaryReplica struct {
 	// Cooldown is how long a replica is skipped after it failed to give a
 	// connection. Zero means DefaultCooldown.
@@ -129,6 +136,9 @@ func (r *PrimaryReplica) Route(stmt Statement) Target {
 
 // Acquire implements Router.
 func (r *PrimaryReplica) Acquire(ctx context.Context, stmt Statement) (*pgxpool.Conn, error) {
+	if r.primary == nil {
+		return nil, ErrNoPrimary
+	}
 	if r.Route(stmt) == TargetReplica {
 		c, err := r.acquireReplica(ctx)
 		if c != nil || err != nil {

@@ -391,3 +391,20 @@ func TestPrimaryReplica_WithoutReplicasEverythingGoesToThePrimary(t *testing.T) 
 	assert.False(t, inRecovery(t, ctx, s, "select pg_is_in_recovery()"))
 	assert.False(t, inRecovery(t, session.OnReplica(ctx), s, "select pg_is_in_recovery()"))
 }
+
+func TestPrimaryReplica_ZeroValueFailsWithAnErrorNotAPanic(t *testing.T) {
+	ctx := context.Background()
+	var zero session.PrimaryReplica
+	for _, target := range []session.Target{session.TargetAuto, session.TargetPrimary, session.TargetReplica} {
+		c, err := zero.Acquire(ctx, session.Statement{SQL: "select 1", Target: target})
+		assert.Nil(t, c)
+		assert.ErrorIs(t, err, session.ErrNoPrimary, "target %v", target)
+	}
+	// through a session, as a user would meet it
+	pool := testdb.Pool(t)
+	s := session.NewMaker(pool, session.WithRouter(&zero)).New()
+	defer s.Close(ctx)
+	_, err := s.Execute(ctx, "select 1")
+	require.ErrorIs(t, err, session.ErrNoPrimary)
+	assert.Contains(t, err.Error(), "NewPrimaryReplica")
+}
