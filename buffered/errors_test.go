@@ -16,89 +16,83 @@ import (
 
 const noRows = "select g from generate_series(1, 3) g where false"
 
-func TestResult_First_NoRows(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, noRows)
-	row, err := res.First()
-	require.ErrorIs(t, err, buffered.ErrNoRows)
-	assert.Contains(t, err.Error(), "First")
-	assert.Nil(t, row.Values())
-	assert.True(t, res.Closed(), "the end hard-closes before the error, as in the reference")
+// oneAnswer is a method that reads one answer and closes the result: it
+// returns the answer's values (nil for none) and whether it found one.
+type oneAnswer struct {
+	op   string // what the error names
+	call func(*buffered.Result) (vals any, found bool, err error)
 }
 
-func TestResult_One_NoRows(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, noRows)
-	_, err := res.One()
-	require.ErrorIs(t, err, buffered.ErrNoRows)
-	assert.NotErrorIs(t, err, buffered.ErrMultipleRows)
-	assert.True(t, res.Closed())
+func rowAnswer(row buffered.Row, err error) (any, bool, error) {
+	return row.Values(), row.Values() != nil, err
 }
 
-func TestResult_Scalar_NoRows(t *testing.T) {
+var (
+	first     = oneAnswer{"First", func(r *buffered.Result) (any, bool, error) { return rowAnswer(r.First()) }}
+	one       = oneAnswer{"One", func(r *buffered.Result) (any, bool, error) { return rowAnswer(r.One()) }}
+	oneOrNone = oneAnswer{"OneOrNone", func(r *buffered.Result) (any, bool, error) {
+		row, found, err := r.OneOrNone()
+		return row.Values(), found, err
+	}}
+	scalar          = oneAnswer{"Scalar", func(r *buffered.Result) (any, bool, error) { v, err := r.Scalar(); return v, v != nil, err }}
+	scalarOne       = oneAnswer{"ScalarOne", func(r *buffered.Result) (any, bool, error) { v, err := r.ScalarOne(); return v, v != nil, err }}
+	scalarOneOrNone = oneAnswer{"ScalarOneOrNone", func(r *buffered.Result) (any, bool, error) {
+		return r.ScalarOneOrNone()
+	}}
+	scalarsFirst = oneAnswer{"First", func(r *buffered.Result) (any, bool, error) { v, err := r.Scalars().First(); return v, v != nil, err }}
+	mappingsOne  = oneAnswer{"One", func(r *buffered.Result) (any, bool, error) { m, err := r.Mappings().One(); return m, m != nil, err }}
+	typedOne     = oneAnswer{"One", func(r *buffered.Result) (any, bool, error) {
+		v, err := buffered.ScalarsOf[int64](r).One()
+		return v, v != 0, err
+	}}
+)
+
+func TestOneAnswerMethods_NoRows(t *testing.T) {
 	pool := testdb.Pool(t)
-	res := execute(t, pool, noRows)
-	v, err := res.Scalar()
-	require.ErrorIs(t, err, buffered.ErrNoRows)
-	assert.Nil(t, v)
-	assert.True(t, res.Closed())
+	for name, m := range map[string]oneAnswer{
+		"First": first, "One": one, "Scalar": scalar, "ScalarOne": scalarOne,
+		"Scalars().First": scalarsFirst, "Mappings().One": mappingsOne, "ScalarsOf.One": typedOne,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := execute(t, pool, noRows)
+			vals, found, err := m.call(res)
+			require.ErrorIs(t, err, buffered.ErrNoRows)
+			assert.NotErrorIs(t, err, buffered.ErrMultipleRows)
+			assert.Contains(t, err.Error(), m.op)
+			assert.False(t, found)
+			assert.Empty(t, vals)
+			assert.True(t, res.Closed(), "the end hard-closes before the error, as in the reference")
+		})
+	}
+	for name, m := range map[string]oneAnswer{"OneOrNone": oneOrNone, "ScalarOneOrNone": scalarOneOrNone} {
+		t.Run(name, func(t *testing.T) {
+			res := execute(t, pool, noRows)
+			vals, found, err := m.call(res)
+			require.NoError(t, err, "none is an answer")
+			assert.False(t, found)
+			assert.Empty(t, vals)
+			assert.True(t, res.Closed())
+		})
+	}
 }
 
-func TestResult_ScalarOne_NoRows(t *testing.T) {
+func TestOneAnswerMethods_MoreThanOneRow(t *testing.T) {
 	pool := testdb.Pool(t)
-	res := execute(t, pool, noRows)
-	_, err := res.ScalarOne()
-	require.ErrorIs(t, err, buffered.ErrNoRows)
-	assert.True(t, res.Closed())
-}
-
-func TestView_FirstAndOne_NoRows(t *testing.T) {
-	pool := testdb.Pool(t)
-	_, err := execute(t, pool, noRows).Scalars().First()
-	assert.ErrorIs(t, err, buffered.ErrNoRows, "Scalars().First")
-	_, err = execute(t, pool, noRows).Mappings().One()
-	assert.ErrorIs(t, err, buffered.ErrNoRows, "Mappings().One")
-	_, err = buffered.ScalarsOf[int64](execute(t, pool, noRows)).One()
-	assert.ErrorIs(t, err, buffered.ErrNoRows, "ScalarsOf.One")
-}
-
-func TestResult_One_MoreThanOneRow(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select g from generate_series(1, 3) g")
-	row, err := res.One()
-	require.ErrorIs(t, err, buffered.ErrMultipleRows)
-	assert.NotErrorIs(t, err, buffered.ErrNoRows)
-	assert.Contains(t, err.Error(), "One")
-	assert.Nil(t, row.Values(), "no row is returned with the error")
-	assert.True(t, res.Closed())
-}
-
-func TestResult_OneOrNone_MoreThanOneRow(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select g from generate_series(1, 2) g")
-	_, found, err := res.OneOrNone()
-	require.ErrorIs(t, err, buffered.ErrMultipleRows)
-	assert.False(t, found)
-	assert.True(t, res.Closed())
-}
-
-func TestResult_ScalarOne_MoreThanOneRow(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select g from generate_series(1, 2) g")
-	v, err := res.ScalarOne()
-	require.ErrorIs(t, err, buffered.ErrMultipleRows)
-	assert.Nil(t, v)
-	assert.True(t, res.Closed())
-}
-
-func TestResult_ScalarOneOrNone_MoreThanOneRow(t *testing.T) {
-	pool := testdb.Pool(t)
-	res := execute(t, pool, "select g from generate_series(1, 2) g")
-	v, found, err := res.ScalarOneOrNone()
-	require.ErrorIs(t, err, buffered.ErrMultipleRows)
-	assert.Nil(t, v)
-	assert.False(t, found)
-	assert.True(t, res.Closed())
+	for name, m := range map[string]oneAnswer{
+		"One": one, "OneOrNone": oneOrNone, "ScalarOne": scalarOne, "ScalarOneOrNone": scalarOneOrNone,
+		"Mappings().One": mappingsOne, "ScalarsOf.One": typedOne,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := execute(t, pool, "select g from generate_series(1, 3) g")
+			vals, found, err := m.call(res)
+			require.ErrorIs(t, err, buffered.ErrMultipleRows)
+			assert.NotErrorIs(t, err, buffered.ErrNoRows)
+			assert.Contains(t, err.Error(), m.op)
+			assert.False(t, found, "no row is returned with the error")
+			assert.Empty(t, vals)
+			assert.True(t, res.Closed())
+		})
+	}
 }
 
 func TestResult_One_MoreThanOneRowLeftAfterEarlierReads(t *testing.T) {

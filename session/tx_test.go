@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,67 +76,57 @@ func txInsert(t *testing.T, s *session.Session, table string, id int) {
 	require.NoError(t, err)
 }
 
-func TestTx_Begin_Commit_VisibleElsewhereOnlyAfterCommit(t *testing.T) {
-	pool := testdb.Pool(t)
-	txTable(t, pool, "tx_visible", "id int primary key")
-	s := txSession(t, session.NewMaker(pool))
+// TestTx_EndingTheOutermostTransaction ends one by each of the four ways:
+// the session's Commit/Rollback and the Tx's own (which, for the outermost
+// transaction, are the same thing, as in the reference).
+func TestTx_EndingTheOutermostTransaction(t *testing.T) {
 	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		end     func(*session.Session, *session.Tx) error
+		commits bool
+	}{
+		{"Session.Commit", func(s *session.Session, _ *session.Tx) error { return s.Commit(ctx) }, true},
+		{"Tx.Commit", func(_ *session.Session, tx *session.Tx) error { return tx.Commit(ctx) }, true},
+		{"Session.Rollback", func(s *session.Session, _ *session.Tx) error { return s.Rollback(ctx) }, false},
+		{"Tx.Rollback", func(_ *session.Session, tx *session.Tx) error { return tx.Rollback(ctx) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool := testdb.Pool(t)
+			table := "tx_end_" + strings.ReplaceAll(strings.ToLower(tc.name), ".", "_")
+			txTable(t, pool, table, "id int primary key")
+			s := txSession(t, session.NewMaker(pool))
 
-	tx, err := s.Begin(ctx)
-	require.NoError(t, err)
-	require.NotNil(t, tx)
-	assert.False(t, tx.IsNested())
-	assert.True(t, s.InTransaction())
-	assert.Equal(t, int32(1), pool.Stat().AcquiredConns(), "the transaction pins one connection")
+			tx, err := s.Begin(ctx)
+			require.NoError(t, err)
+			require.NotNil(t, tx)
+			assert.False(t, tx.IsNested())
+			assert.True(t, s.InTransaction())
+			assert.Equal(t, int32(1), pool.Stat().AcquiredConns(), "the transaction pins one connection")
 
-	txInsert(t, s, "tx_visible", 1)
-	txInsert(t, s, "tx_visible", 2)
-	assert.Equal(t, []int{1, 2}, txSessionIDs(t, s, "tx_visible"), "the session sees its own work")
-	assert.Equal(t, []int{}, txIDs(t, pool, "tx_visible"), "nobody else sees it before the commit")
+			txInsert(t, s, table, 1)
+			txInsert(t, s, table, 2)
+			assert.Equal(t, []int{1, 2}, txSessionIDs(t, s, table), "the session sees its own work")
+			assert.Equal(t, []int{}, txIDs(t, pool, table), "nobody else sees it before the commit")
 
-	require.NoError(t, s.Commit(ctx))
-	assert.False(t, s.InTransaction())
-	assert.Equal(t, int32(0), pool.Stat().AcquiredConns(), "the connection goes back at commit")
-	assert.Equal(t, []int{1, 2}, txIDs(t, pool, "tx_visible"))
-}
+			require.NoError(t, tc.end(s, tx))
+			assert.False(t, s.InTransaction())
+			assert.Equal(t, int32(0), pool.Stat().AcquiredConns(), "the connection goes back at the end")
+			want := []int{}
+			if tc.commits {
+				want = []int{1, 2}
+			}
+			assert.Equal(t, want, txIDs(t, pool, table))
+			assert.Equal(t, want, txSessionIDs(t, s, table), "the session sees the same after the end")
 
-func TestTx_TxCommit_IsSessionCommitForTheOutermost(t *testing.T) {
-	pool := testdb.Pool(t)
-	txTable(t, pool, "tx_txcommit", "id int primary key")
-	s := txSession(t, session.NewMaker(pool))
-	ctx := context.Background()
-
-	tx, err := s.Begin(ctx)
-	require.NoError(t, err)
-	txInsert(t, s, "tx_txcommit", 7)
-	require.NoError(t, tx.Commit(ctx))
-	assert.False(t, s.InTransaction())
-	assert.Equal(t, int32(0), pool.Stat().AcquiredConns())
-	assert.Equal(t, []int{7}, txIDs(t, pool, "tx_txcommit"))
-
-	tx, err = s.Begin(ctx)
-	require.NoError(t, err)
-	txInsert(t, s, "tx_txcommit", 8)
-	require.NoError(t, tx.Rollback(ctx))
-	assert.False(t, s.InTransaction())
-	assert.Equal(t, int32(0), pool.Stat().AcquiredConns())
-	assert.Equal(t, []int{7}, txIDs(t, pool, "tx_txcommit"))
-}
-
-func TestTx_Rollback_DiscardsTheWork(t *testing.T) {
-	pool := testdb.Pool(t)
-	txTable(t, pool, "tx_rollback", "id int primary key")
-	s := txSession(t, session.NewMaker(pool))
-	ctx := context.Background()
-
-	_, err := s.Begin(ctx)
-	require.NoError(t, err)
-	txInsert(t, s, "tx_rollback", 1)
-	require.NoError(t, s.Rollback(ctx))
-	assert.False(t, s.InTransaction())
-	assert.Equal(t, int32(0), pool.Stat().AcquiredConns())
-	assert.Equal(t, []int{}, txIDs(t, pool, "tx_rollback"))
-	assert.Equal(t, []int{}, txSessionIDs(t, s, "tx_rollback"))
+			// the session begins again after either end
+			tx, err = s.Begin(ctx)
+			require.NoError(t, err)
+			txInsert(t, s, table, 8)
+			require.NoError(t, tx.Rollback(ctx))
+			assert.Equal(t, want, txIDs(t, pool, table))
+		})
+	}
 }
 
 func TestTx_Begin_Twice_Fails_AndKeepsTheFirst(t *testing.T) {
@@ -412,31 +403,37 @@ func TestTx_ErrTxDone_AfterItsOwnEnd(t *testing.T) {
 	s := txSession(t, session.NewMaker(pool))
 	ctx := context.Background()
 
-	tx, err := s.Begin(ctx)
-	require.NoError(t, err)
-	require.NoError(t, tx.Commit(ctx))
-	err = tx.Commit(ctx)
-	require.ErrorIs(t, err, session.ErrTxDone)
-	assert.Contains(t, err.Error(), "Commit")
-	err = tx.Rollback(ctx)
-	require.ErrorIs(t, err, session.ErrTxDone)
-	assert.Contains(t, err.Error(), "Rollback")
-
-	tx, err = s.Begin(ctx)
-	require.NoError(t, err)
-	require.NoError(t, tx.Rollback(ctx))
-	require.ErrorIs(t, tx.Rollback(ctx), session.ErrTxDone)
-	require.ErrorIs(t, tx.Commit(ctx), session.ErrTxDone)
-
-	_, err = s.Begin(ctx)
-	require.NoError(t, err)
-	sp, err := s.BeginNested(ctx)
-	require.NoError(t, err)
-	require.NoError(t, sp.Rollback(ctx))
-	require.ErrorIs(t, sp.Rollback(ctx), session.ErrTxDone)
-	require.ErrorIs(t, sp.Commit(ctx), session.ErrTxDone)
-	assert.True(t, s.InTransaction(), "a done savepoint does not touch the outer transaction")
-	require.NoError(t, s.Rollback(ctx))
+	for _, tc := range []struct {
+		name   string
+		nested bool
+		end    func(*session.Tx) error
+	}{
+		{"Commit", false, func(tx *session.Tx) error { return tx.Commit(ctx) }},
+		{"Rollback", false, func(tx *session.Tx) error { return tx.Rollback(ctx) }},
+		{"savepoint Commit", true, func(tx *session.Tx) error { return tx.Commit(ctx) }},
+		{"savepoint Rollback", true, func(tx *session.Tx) error { return tx.Rollback(ctx) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := s.Begin(ctx)
+			require.NoError(t, err)
+			if tc.nested {
+				tx, err = s.BeginNested(ctx)
+				require.NoError(t, err)
+			}
+			require.NoError(t, tc.end(tx))
+			err = tx.Commit(ctx)
+			require.ErrorIs(t, err, session.ErrTxDone)
+			assert.Contains(t, err.Error(), "Commit")
+			err = tx.Rollback(ctx)
+			require.ErrorIs(t, err, session.ErrTxDone)
+			assert.Contains(t, err.Error(), "Rollback")
+			if tc.nested {
+				assert.True(t, s.InTransaction(), "a done savepoint does not touch the outer transaction")
+				require.NoError(t, s.Rollback(ctx))
+			}
+			assert.False(t, s.InTransaction())
+		})
+	}
 }
 
 func TestTx_ErrTxDone_AfterAnEnclosingEnd(t *testing.T) {
