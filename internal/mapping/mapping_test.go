@@ -18,7 +18,9 @@ type Base struct {
 	CreatedAt time.Time `db:"created_at,default"`
 }
 
-type Parent struct{ ID int64 `db:"id,pk"` }
+type Parent struct {
+	ID int64 `db:"id,pk"`
+}
 
 type Child struct {
 	_ struct{} `table:"app.children"`
