@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/streamcat/streamcat/internal/grow"
+	"github.com/streamcat/streamcat/internal/ladder"
 )
 
 // Row is one decoded row: values in column order, as pgx's Rows.Values
@@ -120,22 +120,19 @@ type rowMaker struct {
 	proj  projection
 	keys  []string
 	slab  []any
-	slabs grow.Ladder // rows per slab
+	slabs ladder.Ladder // rows per slab
+	begun bool          // slabs is set
 }
 
-// Slabs grow 8, 16, ... 256 rows, so a small result stays small and a
-// large one costs an allocation per 256 rows.
-const (
-	firstSlabRows = 8
-	slabGrowth    = 2
-	maxSlabRows   = 256
-)
+// Slabs climb the module's ladder up to maxSlabRows rows, so a small result
+// stays small and a large one costs an allocation per 256 rows.
+const maxSlabRows = 256
 
 func (m *rowMaker) row(r rawRow) (Row, error) {
 	n := len(m.proj)
 	if len(m.slab) < n {
-		if m.slabs == (grow.Ladder{}) {
-			m.slabs = grow.New(firstSlabRows, slabGrowth, maxSlabRows)
+		if !m.begun {
+			m.slabs, m.begun = ladder.New(maxSlabRows), true
 		}
 		m.slab = make([]any, n*m.slabs.Next())
 	}

@@ -2,7 +2,8 @@
 // (of a stream.Result or of a buffered.Result), then Map, Filter and
 // ParallelMap, read with Rows, Chunks or All.
 //
-// Rows move between stages in chunks (slices of up to 256 rows), so a stage
+// Rows move between stages in chunks (slices of up to 256 rows, the first
+// of one row, growing as a stream's batches do), so a stage
 // costs one call, one channel operation and one allocation per chunk, never
 // per row. Map and Filter run on the goroutine that pulls them; ParallelMap
 // maps with a bounded number of workers and keeps the input order. Memory is

@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/internal/grow"
+	"github.com/streamcat/streamcat/internal/ladder"
 )
 
 // Pipeline stages move rows in chunks: one function call, one channel
@@ -21,15 +21,12 @@ import (
 // reads the source view runs on one goroutine at a time: the consumer's, or
 // the feeder of the first ParallelMap.
 
-// The chunks From cuts from its view grow 1, 4, 16, 64, then maxChunk, so
-// the first rows reach the stages at once and a long result moves in full
-// chunks. maxChunk bounds what each stage holds (see Pipe) while making a
-// chunk's call, channel operation and allocation a small cost per row.
-const (
-	firstChunk  = 1
-	chunkGrowth = 4
-	maxChunk    = 256
-)
+// The chunks From cuts from its view climb the module's one ladder (1, 5,
+// 25, 125, then maxChunk), so the first rows reach the stages at once and a
+// long result moves in full chunks. maxChunk bounds what each stage holds
+// (see Pipe) while making a chunk's call, channel operation and allocation
+// a small cost per row.
+const maxChunk = 256
 
 // errEnd is what a stage's pull returns once its rows have run out. It never
 // leaves the package.
@@ -141,12 +138,12 @@ func (c *chain) finish(err error) {
 // the server is slow to answer (see Close).
 //
 // From starts no goroutine. Its chunks hold at most 256 rows and are cut as
-// rows are read (the first rows at once, in chunks of 1, 4, 16, ...), on the
+// rows are read (the first rows at once, in chunks of 1, 5, 25, ...), on the
 // goroutine that pulls them: the consumer's, or a ParallelMap feeder's.
 func From[T any](ctx context.Context, v *buffered.View[T]) *Pipe[T] {
 	cctx, cancel := context.WithCancelCause(ctx)
 	c := &chain{ctx: cctx, cancel: cancel, src: &sourceCloser{close: v.Close, interrupt: v.Interrupt}}
-	sizes := grow.New(firstChunk, chunkGrowth, maxChunk)
+	sizes := ladder.New(maxChunk)
 	pull := func() ([]T, error) {
 		if cctx.Err() != nil {
 			return nil, context.Cause(cctx)
