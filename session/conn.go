@@ -18,7 +18,7 @@ func (s *Session) Connection(ctx context.Context) (*pgx.Conn, error) {
 	}
 	defer s.leave()
 	if len(s.txs) == 0 {
-		return nil, fmt.Errorf("Connection: %w", ErrNoTransaction)
+		return nil, fmt.Errorf("session: Connection: %w", ErrNoTransaction)
 	}
 	return s.conn.Conn(), nil
 }

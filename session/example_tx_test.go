@@ -135,7 +135,7 @@ func ExampleSession_BeginNested() {
 	// nested: true
 	// duplicate: true
 	// nested: false in transaction: true
-	// savepoint again: Commit: this transaction has already been committed or rolled back
+	// savepoint again: session: Commit: this transaction has already been committed or rolled back
 	// 1 kept
 	// 3 released
 }

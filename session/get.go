@@ -56,7 +56,7 @@ func GetOne[T any](ctx context.Context, s *Session, key ...any) (*T, error) {
 	x, err := get[T](ctx, s, "GetOne", key)
 	if err == nil && x == nil {
 		m := mapping.Of[T]()
-		err = fmt.Errorf("session.GetOne[%s]: no row in %s with %s = %v: %w", m.Go, m.Quoted, m.KeyColumns(), key, buffered.ErrNoRows)
+		err = fmt.Errorf("session: GetOne[%s]: no row in %s with %s = %v: %w", m.Go, m.Quoted, m.KeyColumns(), key, buffered.ErrNoRows)
 	}
 	return x, err
 }

@@ -89,13 +89,13 @@ func (r *Scoped) scopeOf(ctx context.Context) *scope {
 func (r *Scoped) Session(ctx context.Context, opts ...Option) (*Session, error) {
 	sc := r.scopeOf(ctx)
 	if sc == nil {
-		return nil, fmt.Errorf("Scoped.Session: %w", ErrNoScope)
+		return nil, fmt.Errorf("session: Scoped.Session: %w", ErrNoScope)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.sessions[sc]; ok {
 		if len(opts) > 0 {
-			return nil, fmt.Errorf("Scoped.Session: %w", ErrScopedSessionPresent)
+			return nil, fmt.Errorf("session: Scoped.Session: %w", ErrScopedSessionPresent)
 		}
 		return s, nil
 	}
@@ -122,7 +122,7 @@ func (r *Scoped) Session(ctx context.Context, opts ...Option) (*Session, error) 
 func (r *Scoped) Remove(ctx context.Context) error {
 	sc := r.scopeOf(ctx)
 	if sc == nil {
-		return fmt.Errorf("Scoped.Remove: %w", ErrNoScope)
+		return fmt.Errorf("session: Scoped.Remove: %w", ErrNoScope)
 	}
 	r.mu.Lock()
 	s, ok := r.sessions[sc]
@@ -132,7 +132,7 @@ func (r *Scoped) Remove(ctx context.Context) error {
 		return nil
 	}
 	if err := s.Close(ctx); err != nil {
-		return fmt.Errorf("Scoped.Remove: %w", err)
+		return fmt.Errorf("session: Scoped.Remove: %w", err)
 	}
 	return nil
 }

@@ -51,9 +51,9 @@ type Session struct {
 func (s *Session) enter(op string) error {
 	if !s.busy.CompareAndSwap(false, true) {
 		if s.txStream.Load() != nil {
-			return fmt.Errorf("%s: %w", op, ErrStreamOpen)
+			return fmt.Errorf("session: %s: %w", op, ErrStreamOpen)
 		}
-		return fmt.Errorf("%s: %w", op, ErrBusy)
+		return fmt.Errorf("session: %s: %w", op, ErrBusy)
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func streamArgs(args []any) (StreamOptions, []any, error) {
 			for i, a := range args {
 				switch a.(type) {
 				case StreamOptions, *StreamOptions, stream.Options:
-					return opts, nil, fmt.Errorf("Stream: %w (it is at position %d, after parameter $%d)", ErrOptionsPlacement, i, i)
+					return opts, nil, fmt.Errorf("session: Stream: %w (it is at position %d, after parameter $%d)", ErrOptionsPlacement, i, i)
 				}
 			}
 			return opts, args, nil
@@ -177,7 +177,7 @@ func (s *Session) streamCursor(ctx context.Context, opts StreamOptions, sql stri
 		}
 		defer s.leave()
 		if outer.done {
-			return nil, fmt.Errorf("Stream (cursor FETCH): %w", ErrTxDone)
+			return nil, fmt.Errorf("session: Stream (cursor FETCH): %w", ErrTxDone)
 		}
 		sql := "FETCH FORWARD " + strconv.Itoa(n) + " FROM " + name
 		var rows pgx.Rows
@@ -205,7 +205,7 @@ func (s *Session) declare(ctx context.Context, sql string, args []any) (string, 
 	}
 	defer s.leave()
 	if len(s.txs) == 0 {
-		return "", fmt.Errorf("Stream: cursor mode: %w (a server-side cursor lives in a transaction)", ErrNoTransaction)
+		return "", fmt.Errorf("session: Stream: cursor mode: %w (a server-side cursor lives in a transaction)", ErrNoTransaction)
 	}
 	name := pgx.Identifier{"streamcat_cursor_" + strconv.FormatUint(cursorSeq.Add(1), 10)}.Sanitize()
 	_, err := s.exec.exec(ctx, s.txs[len(s.txs)-1].tx, kindExec, "DECLARE "+name+" NO SCROLL CURSOR FOR "+sql, args...)

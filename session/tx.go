@@ -36,7 +36,7 @@ func (s *Session) Begin(ctx context.Context) (*Tx, error) {
 	}
 	defer s.leave()
 	if len(s.txs) > 0 {
-		return nil, fmt.Errorf("Begin: %w", ErrInTransaction)
+		return nil, fmt.Errorf("session: Begin: %w", ErrInTransaction)
 	}
 	return s.begin(ctx)
 }
@@ -106,7 +106,7 @@ func (s *Session) endOuter(ctx context.Context, op string, commit bool) error {
 	}
 	defer s.leave()
 	if len(s.txs) == 0 {
-		return fmt.Errorf("%s: %w", op, ErrNoTransaction)
+		return fmt.Errorf("session: %s: %w", op, ErrNoTransaction)
 	}
 	if commit {
 		if err := s.commitReady(ctx, op); err != nil {
@@ -188,7 +188,7 @@ func (t *Tx) end(ctx context.Context, op string, commit bool) error {
 	}
 	defer s.leave()
 	if t.done {
-		return fmt.Errorf("%s: %w", op, ErrTxDone)
+		return fmt.Errorf("session: %s: %w", op, ErrTxDone)
 	}
 	if commit {
 		if err := s.commitReady(ctx, op); err != nil {

@@ -92,7 +92,7 @@ func (u *unitOfWork) dropAll() {
 // claim checks that o may join this session: no other session holds it.
 func (u *unitOfWork) claim(op string, o object) error {
 	if other := ownerOf(o.ptr); other != nil && other != u {
-		return fmt.Errorf("session.%s(%T): %w", op, o.ref, ErrOtherSession)
+		return fmt.Errorf("session: %s(%T): %w", op, o.ref, ErrOtherSession)
 	}
 	return nil
 }
@@ -150,7 +150,7 @@ func (s *Session) add(obj any) error {
 	}
 	if id, known := keyOf(o.m, o.ptr); known {
 		if other := u.byKey[id]; other != nil {
-			return fmt.Errorf("session.Add(%s): %w", id.export(), ErrIdentityConflict)
+			return fmt.Errorf("session: Add(%s): %w", id.export(), ErrIdentityConflict)
 		}
 	}
 	u.seq++
@@ -161,7 +161,7 @@ func (s *Session) add(obj any) error {
 		target := reflect.NewAt(reflect.PointerTo(r.Target), unsafe.Add(o.ptr, r.Offset)).Elem()
 		if !target.IsNil() && u.byPtr[target.UnsafePointer()] == nil {
 			if err := s.add(target.Interface()); err != nil {
-				return fmt.Errorf("session.Add(%T): its field %s: %w", obj, r.Name, err)
+				return fmt.Errorf("session: Add(%T): its field %s: %w", obj, r.Name, err)
 			}
 		}
 	}
@@ -206,7 +206,7 @@ func (s *Session) held(op string, obj any) (*tracked, error) {
 		}
 	}
 	id, _ := keyOf(o.m, o.ptr)
-	return nil, fmt.Errorf("session.%s(%s): %w", op, id.export(), ErrNotInSession)
+	return nil, fmt.Errorf("session: %s(%s): %w", op, id.export(), ErrNotInSession)
 }
 
 // Expunge takes obj out of the session without touching its row
@@ -330,7 +330,7 @@ func (s *Session) Objects() iter.Seq[any] {
 // usable fails when a failed flush left the transaction needing a rollback.
 func (s *Session) usable(op string) error {
 	if s.work != nil && s.work.failed != nil {
-		return fmt.Errorf("session.%s: %w (the flush failed with: %w)", op, ErrPendingRollback, s.work.failed)
+		return fmt.Errorf("session: %s: %w (the flush failed with: %w)", op, ErrPendingRollback, s.work.failed)
 	}
 	return nil
 }

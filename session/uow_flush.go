@@ -157,7 +157,7 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 		conn, tx, err = s.exec.begin(ctx, pgx.TxOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("session.%s: beginning the flush: %w", op, err)
+		return fmt.Errorf("session: %s: beginning the flush: %w", op, err)
 	}
 	if conn != nil {
 		defer conn.Release()
@@ -175,7 +175,7 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 		if inTx && rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
 			u.failed = err
 		}
-		return fmt.Errorf("session.%s: %w", op, withContext(ctx, err))
+		return fmt.Errorf("session: %s: %w", op, withContext(ctx, err))
 	}
 	u.settle(done, j, inTx)
 	return nil

@@ -144,18 +144,18 @@ type object struct {
 // table with a primary key.
 func inspect(op string, obj any) (object, error) {
 	if obj == nil {
-		return object{}, fmt.Errorf("session.%s: nil: %w", op, ErrNotMapped)
+		return object{}, fmt.Errorf("session: %s: nil: %w", op, ErrNotMapped)
 	}
 	v := reflect.ValueOf(obj)
 	if v.Kind() != reflect.Pointer || v.Type().Elem().Kind() != reflect.Struct {
-		return object{}, fmt.Errorf("session.%s: %T is not a pointer to a struct (pass &x): %w", op, obj, ErrNotMapped)
+		return object{}, fmt.Errorf("session: %s: %T is not a pointer to a struct (pass &x): %w", op, obj, ErrNotMapped)
 	}
 	if v.IsNil() {
-		return object{}, fmt.Errorf("session.%s: a nil %T: %w", op, obj, ErrNotMapped)
+		return object{}, fmt.Errorf("session: %s: a nil %T: %w", op, obj, ErrNotMapped)
 	}
 	m := mapping.For(v.Type().Elem())
 	if err := m.Usable(); err != nil {
-		return object{}, fmt.Errorf("session.%s: %w: %w", op, ErrNotMapped, err)
+		return object{}, fmt.Errorf("session: %s: %w: %w", op, ErrNotMapped, err)
 	}
 	return object{ref: obj, ptr: v.UnsafePointer(), m: m}, nil
 }

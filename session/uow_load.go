@@ -145,7 +145,7 @@ func contains(list []int, x int) bool {
 func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]*T, error) {
 	m := mapping.Of[T]()
 	if err := m.Usable(); err != nil {
-		return nil, fmt.Errorf("session.Select[%s]: %w: %w", m.Go, ErrNotMapped, err)
+		return nil, fmt.Errorf("session: Select[%s]: %w: %w", m.Go, ErrNotMapped, err)
 	}
 	if err := s.enter("Select"); err != nil {
 		return nil, err
@@ -153,12 +153,12 @@ func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]
 	defer s.leave()
 	res, err := s.statement(ctx, "Select", sql, args)
 	if err != nil {
-		return nil, fmt.Errorf("session.Select[%s]: %w", m.Go, err)
+		return nil, fmt.Errorf("session: Select[%s]: %w", m.Go, err)
 	}
 	v := buffered.Structs[T](res)
 	rows := v.All()
 	if err := v.Err(); err != nil {
-		return nil, fmt.Errorf("session.Select[%s]: %w", m.Go, err)
+		return nil, fmt.Errorf("session: Select[%s]: %w", m.Go, err)
 	}
 	u := s.uow()
 	populate := populating(ctx)
@@ -225,10 +225,10 @@ func lookupKey(m *mapping.Type, key []any) (identity, bool) {
 func get[T any](ctx context.Context, s *Session, op string, key []any) (*T, error) {
 	m := mapping.Of[T]()
 	if err := m.Usable(); err != nil {
-		return nil, fmt.Errorf("session.%s[%s]: %w: %w", op, m.Go, ErrNotMapped, err)
+		return nil, fmt.Errorf("session: %s[%s]: %w: %w", op, m.Go, ErrNotMapped, err)
 	}
 	if len(key) != len(m.Keys) {
-		return nil, fmt.Errorf("session.%s[%s]: %s has the primary key %s: want %d key value(s), in that order, got %d",
+		return nil, fmt.Errorf("session: %s[%s]: %s has the primary key %s: want %d key value(s), in that order, got %d",
 			op, m.Go, m.Quoted, m.KeyColumns(), len(m.Keys), len(key))
 	}
 	if err := s.enter(op); err != nil {
@@ -249,11 +249,11 @@ func get[T any](ctx context.Context, s *Session, op string, key []any) (*T, erro
 	}
 	res, err := s.statement(ctx, op, getSQL(m), key)
 	if err != nil {
-		return nil, fmt.Errorf("session.%s[%s]: %w", op, m.Go, err)
+		return nil, fmt.Errorf("session: %s[%s]: %w", op, m.Go, err)
 	}
 	row, ok, err := buffered.Structs[T](res).OneOrNone()
 	if err != nil {
-		return nil, fmt.Errorf("session.%s[%s]: %w", op, m.Go, err)
+		return nil, fmt.Errorf("session: %s[%s]: %w", op, m.Go, err)
 	}
 	if !ok {
 		return nil, nil
@@ -284,12 +284,12 @@ func (s *Session) Refresh(ctx context.Context, obj any, columns ...string) error
 		return err
 	}
 	if t.st == pending {
-		return fmt.Errorf("session.Refresh(%T): the object is pending: it has no row yet (Flush first)", obj)
+		return fmt.Errorf("session: Refresh(%T): the object is pending: it has no row yet (Flush first)", obj)
 	}
 	m := t.m()
 	only, err := fieldsNamed(m, columns)
 	if err != nil {
-		return fmt.Errorf("session.Refresh(%s): %w", t.id.export(), err)
+		return fmt.Errorf("session: Refresh(%s): %w", t.id.export(), err)
 	}
 	key := make([]any, len(m.Keys))
 	for i, k := range m.Keys {
@@ -297,7 +297,7 @@ func (s *Session) Refresh(ctx context.Context, obj any, columns ...string) error
 	}
 	row := reflect.New(m.Go)
 	if err := s.scanRow(ctx, getSQL(m), key, m, row.UnsafePointer()); err != nil {
-		return fmt.Errorf("session.Refresh(%s): %w", t.id.export(), err)
+		return fmt.Errorf("session: Refresh(%s): %w", t.id.export(), err)
 	}
 	u := s.work
 	t.expired = false
@@ -340,7 +340,7 @@ func (s *Session) Expire(obj any, columns ...string) error {
 	}
 	only, err := fieldsNamed(t.m(), columns)
 	if err != nil {
-		return fmt.Errorf("session.Expire(%s): %w", t.id.export(), err)
+		return fmt.Errorf("session: Expire(%s): %w", t.id.export(), err)
 	}
 	if t.expired && t.expiredCols == nil {
 		return nil

@@ -615,7 +615,7 @@ func TestUnitOfWork_FlushOutsideATransactionIsAtomic(t *testing.T) {
 	require.NoError(t, s.Expunge(bad))
 	require.NoError(t, s.Flush(ctx))
 	assert.Equal(t, "renamed", scalar[string](t, pool, "select name from uow_parents"))
-	assert.True(t, strings.HasPrefix(err.Error(), `session.Flush: insert into "uow_children"`), err.Error())
+	assert.True(t, strings.HasPrefix(err.Error(), `session: Flush: insert into "uow_children"`), err.Error())
 }
 
 func TestUnitOfWork_FlushThatLosesTheConnectionNeedsARollback(t *testing.T) {
