@@ -45,9 +45,14 @@ create table uow_tree (
 	label text not null);
 create table uow_members (
 	org_id int4, user_id int4, role text not null,
-	primary key (org_id, user_id));`
+	primary key (org_id, user_id));
+create table uow_docs (
+	id int8 primary key,
+	tags text[] not null default '{}',
+	attrs jsonb,
+	body bytea);`
 
-const uowTeardown = `drop table if exists uow_grandchildren, uow_children, uow_parents, uow_nodes, uow_tree, uow_members`
+const uowTeardown = `drop table if exists uow_grandchildren, uow_children, uow_parents, uow_nodes, uow_tree, uow_members, uow_docs`
 
 type uParent struct {
 	_         struct{}  `table:"uow_parents"`
@@ -95,6 +100,14 @@ type uMember struct {
 	OrgID  int32    `db:"org_id,pk"`
 	UserID int32    `db:"user_id,pk"`
 	Role   string   `db:"role"`
+}
+
+type uDoc struct {
+	_     struct{}       `table:"uow_docs"`
+	ID    int64          `db:"id,pk"`
+	Tags  []string       `db:"tags"`
+	Attrs map[string]any `db:"attrs"`
+	Body  []byte         `db:"body"`
 }
 
 // stmtLog records the SQL of every statement, batch entry and COPY the

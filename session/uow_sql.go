@@ -174,6 +174,8 @@ func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 	defer rows.Close()
 	i := 0
 	targets := make([]any, len(sh.back))
+	seq := sequenceKey(m, sh)
+	var last int64
 	for rows.Next() {
 		if i >= len(ts) {
 			return fmt.Errorf("insert into %s returned more rows than it inserted", m.Quoted)
@@ -187,6 +189,15 @@ func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 		if err := rows.Scan(targets...); err != nil {
 			return fmt.Errorf("insert into %s: reading back %s: %w", m.Quoted, columnList(m, sh.back), err)
 		}
+		if seq != nil {
+			// keys from a sequence grow in insertion order: rows that came
+			// back in another order would give objects each other's keys
+			k := reflect.NewAt(seq.Type, fieldPtr(t.ptr, seq)).Elem().Int()
+			if i > 0 && k <= last {
+				return fmt.Errorf("insert into %s: RETURNING gave key %d after %d, not in row order; refusing to assign keys", m.Quoted, k, last)
+			}
+			last = k
+		}
 		i++
 	}
 	if err := rows.Err(); err != nil {
@@ -194,6 +205,26 @@ func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 	}
 	if i != len(ts) {
 		return fmt.Errorf("insert into %s returned %d rows for %d objects", m.Quoted, i, len(ts))
+	}
+	return nil
+}
+
+// sequenceKey is the field of a single-column integer key the server makes
+// (identity, serial) when sh reads it back, else nil.
+func sequenceKey(m *mapping.Type, sh insertShape) *mapping.Field {
+	if len(m.Keys) != 1 {
+		return nil
+	}
+	f := &m.Fields[m.Keys[0]]
+	switch f.Type.Kind() {
+	case reflect.Int, reflect.Int16, reflect.Int32, reflect.Int64:
+	default:
+		return nil
+	}
+	for _, k := range sh.back {
+		if k == m.Keys[0] {
+			return f
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -657,4 +658,40 @@ func TestUnitOfWork_FlushThatLosesTheConnectionNeedsARollback(t *testing.T) {
 	require.NoError(t, s.Flush(ctx))
 	assert.NotZero(t, p.ID)
 	assert.Equal(t, int64(1), scalar[int64](t, pool, "select count(*) from uow_parents"))
+}
+
+func TestUnitOfWork_InPlaceChangesToSlicesAndMapsAreSeen(t *testing.T) {
+	m, log, pool := uowFixture(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `insert into uow_docs values (1, '{a,b}', '{"n": 1}', '\x0102')`)
+	require.NoError(t, err)
+	s := uowSession(t, m)
+	d, err := session.GetOne[uDoc](ctx, s, 1)
+	require.NoError(t, err)
+	assert.False(t, s.IsModified(d))
+
+	d.Tags[0] = "z" // in place: the snapshot holds a deep copy
+	assert.True(t, s.IsModified(d, "tags"))
+	d.Attrs["n"] = 2.0
+	d.Body[1] = 9
+	log.reset()
+	require.NoError(t, s.Flush(ctx))
+	require.Len(t, log.matching("update"), 1)
+	assert.Contains(t, log.matching("update")[0], `set "tags" = $1, "attrs" = $2, "body" = $3`)
+	assert.Equal(t, `{z,b}|{"n": 2}|\x0109`, scalar[string](t, pool, "select tags::text || '|' || attrs::text || '|' || body::text from uow_docs"))
+	assert.False(t, s.IsModified(d))
+}
+
+func TestUnitOfWork_FlushOfSelectedObjects(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	s := uowSession(t, m, session.WithAutoflush(false))
+	a, b := &uParent{Name: "a"}, &uParent{Name: "b", CreatedAt: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}
+	require.NoError(t, s.AddAll(a, b))
+	require.NoError(t, s.Flush(ctx, b))
+	assert.Equal(t, []any{a}, s.New(), "only b was flushed")
+	assert.Equal(t, "b", scalar[string](t, pool, "select string_agg(name, ',') from uow_parents"))
+	assert.Equal(t, "2020", scalar[string](t, pool, "select extract(year from created_at)::text from uow_parents"),
+		"a default column set in Go is written, not left to the server")
+	assert.ErrorIs(t, s.Flush(ctx, &uParent{}), session.ErrNotInSession)
 }
