@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/internal/testdb"
 )
+
+// The examples connect to the database named by STREAMCAT_EXAMPLE_DSN, as a
+// program would to its own; the package's TestMain (internal/testdb) sets
+// it to a throwaway server.
 
 // exampleResult runs sql on pool and buffers every row.
 func exampleResult(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) *buffered.Result {
@@ -27,7 +31,7 @@ func exampleResult(ctx context.Context, pool *pgxpool.Pool, sql string, args ...
 
 func ExampleFromRows() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -56,7 +60,7 @@ func ExampleFromRows() {
 
 func ExampleView_First() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -91,7 +95,7 @@ func ExampleView_First() {
 
 func ExampleScalarsOf() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -112,7 +116,7 @@ func ExampleScalarsOf() {
 
 func ExampleRowView_Mappings() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -132,7 +136,7 @@ func ExampleRowView_Mappings() {
 
 func ExampleRowView_Columns() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -152,7 +156,7 @@ func ExampleRowView_Columns() {
 
 func ExampleRowView_Unique() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -174,7 +178,7 @@ func ExampleRowView_Unique() {
 
 func ExampleView_Partitions() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -195,7 +199,7 @@ func ExampleView_Partitions() {
 
 func ExampleStructs() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -219,7 +223,7 @@ func ExampleStructs() {
 
 func ExampleRowView_Freeze() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}

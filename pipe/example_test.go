@@ -3,18 +3,22 @@ package pipe_test
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/pipe"
 	"github.com/streamcat/streamcat/session"
 )
+
+// The examples connect to the database named by STREAMCAT_EXAMPLE_DSN, as a
+// program would to its own; the package's TestMain (internal/testdb) sets
+// it to a throwaway server.
 
 // A stream's rows, filtered on the consumer's goroutine, then mapped by four
 // workers; the results come out in the order of the rows.
 func ExampleParallelMap() {
 	ctx := context.Background()
-	pool, err := session.NewPool(ctx, testdb.DSN())
+	pool, err := session.NewPool(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		fmt.Println(err)
 		return

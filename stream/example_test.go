@@ -3,17 +3,21 @@ package stream_test
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/session"
 )
+
+// The examples connect to the database named by STREAMCAT_EXAMPLE_DSN, as a
+// program would to its own; the package's TestMain (internal/testdb) sets
+// it to a throwaway server.
 
 // Stream a result row by row; a break ends the query server-side and gives
 // the connection back.
 func ExampleResult_Rows() {
 	ctx := context.Background()
-	pool, err := session.NewPool(ctx, testdb.DSN())
+	pool, err := session.NewPool(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -53,7 +57,7 @@ func ExampleResult_Rows() {
 // inserts elsewhere; typed rows come from buffered.Structs.
 func ExampleResult_Partitions() {
 	ctx := context.Background()
-	pool, err := session.NewPool(ctx, testdb.DSN())
+	pool, err := session.NewPool(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		fmt.Println(err)
 		return

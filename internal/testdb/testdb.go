@@ -19,6 +19,10 @@ import (
 
 var cluster *localpg.Cluster
 
+// ExampleDSNEnv is the environment variable Main sets to the test server's
+// DSN for the packages' Examples to read.
+const ExampleDSNEnv = "STREAMCAT_EXAMPLE_DSN"
+
 // Main starts the cluster, runs the package's tests, stops the cluster and
 // fails the run if any goroutine is left behind. Call it from TestMain.
 func Main(m *testing.M) {
@@ -34,6 +38,12 @@ func run(m *testing.M) int {
 		return 2
 	}
 	cluster = pg
+	// Examples connect with os.Getenv(ExampleDSNEnv), as a user's program
+	// would with its own DSN, so godoc shows no call into this package.
+	if err := os.Setenv(ExampleDSNEnv, pg.DSN()); err != nil {
+		fmt.Fprintln(os.Stderr, "testdb:", err)
+		return 2
+	}
 	code := m.Run()
 	if err := pg.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "testdb:", err)
