@@ -4,16 +4,20 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/session"
 )
 
+// The examples connect to the database named by STREAMCAT_EXAMPLE_DSN, as a
+// program would to its own; the package's TestMain (internal/testdb) sets
+// it to a throwaway server.
+
 func ExampleSession_Execute() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}

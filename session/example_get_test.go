@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/session"
 )
+
+// The examples connect to the database named by STREAMCAT_EXAMPLE_DSN, as a
+// program would to its own; the package's TestMain (internal/testdb) sets
+// it to a throwaway server.
 
 // exampleUser is read from the table example_users by its primary key.
 type exampleUser struct {
@@ -22,7 +26,7 @@ type exampleUser struct {
 
 func ExampleGet() {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.DSN())
+	pool, err := pgxpool.New(ctx, os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/session"
 )
+
+// The examples connect to the database named by STREAMCAT_EXAMPLE_DSN, as a
+// program would to its own; the package's TestMain (internal/testdb) sets
+// it to a throwaway server.
 
 // Account is a mapped struct: the table, a server-generated key, a column
 // the server fills, and a version counter for optimistic locking.
@@ -44,7 +48,7 @@ func (printUpdates) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndD
 // accountsPool makes the example table and returns a pool whose UPDATEs
 // are printed, and a function that drops the table and closes the pool.
 func accountsPool(ctx context.Context) (*pgxpool.Pool, func()) {
-	cfg, err := pgxpool.ParseConfig(testdb.DSN())
+	cfg, err := pgxpool.ParseConfig(os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
 	}
