@@ -125,6 +125,69 @@ func (e *executor) query(ctx context.Context, q querier, sql string, args []any,
 	return rows, release, nil
 }
 
+// staleWindow is how soon after a statement was sent a "terminating
+// connection" error must come back for run to take it as the reply of a
+// connection that was already dead in the pool (its backend ended while it
+// was idle, as in a server restart: the error was waiting in the socket).
+// A statement terminated while it ran (pg_terminate_backend) fails later
+// than that and is not run again.
+const staleWindow = 50 * time.Millisecond
+
+// run sends sql and hands its rows to consume, which must read them to the
+// end; an acquired connection goes back afterwards. Outside a transaction a
+// failure that shows the statement never ran (pgx says nothing was sent,
+// or the connection turned out to be dead: the server's 57P01/57P02/57P03
+// within staleWindow of sending) is retried once on a fresh connection,
+// so a restart does not fail one call per stale pooled connection.
+func (e *executor) run(ctx context.Context, q querier, sql string, args []any, held int64, consume func(pgx.Rows) error) error {
+	for attempt := 1; ; attempt++ {
+		sent := time.Now()
+		rows, release, err := e.query(ctx, q, sql, args, held)
+		if err == nil {
+			err = consume(rows)
+			rows.Close()
+			release()
+		}
+		err = withContext(ctx, err)
+		if err == nil || q != nil || attempt > 1 || ctx.Err() != nil || !neverRan(err, time.Since(sent)) {
+			return err
+		}
+		e.purgeIdle(ctx)
+	}
+}
+
+// purgeIdle closes the primary pool's idle connections that turn out to be
+// dead (their backend's farewell waiting in the socket), after one of them
+// failed a statement: when one backend ended while idle, usually all did
+// (a restart), and the retry must get a live connection, not the next dead
+// one. Each live idle connection costs a read of at most a millisecond.
+// Replicas behind a Router are not purged: the router marks them down.
+func (e *executor) purgeIdle(ctx context.Context) {
+	for _, c := range e.pool.AcquireAllIdle(ctx) {
+		if err := c.Conn().PgConn().CheckConn(); err != nil { //nolint:staticcheck // a read, never a write: Ping would send
+			_ = c.Conn().Close(ctx) // a closed connection is destroyed on Release
+		}
+		c.Release()
+	}
+}
+
+// neverRan reports whether err shows that a statement sent took effect on
+// no server: pgx sent nothing, or the connection was already dead.
+func neverRan(err error, after time.Duration) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Severity != "FATAL" {
+		return false
+	}
+	switch pgErr.Code {
+	case "57P01", "57P02", "57P03": // admin shutdown, crash shutdown, cannot connect now
+		return after < staleWindow
+	}
+	return false
+}
+
 // exec runs a statement without rows on tx.
 func (e *executor) exec(ctx context.Context, tx pgx.Tx, kind, sql string, args ...any) (tag pgconn.CommandTag, err error) {
 	err = e.send(ctx, kind, sql, func(ctx context.Context) error {
@@ -136,21 +199,30 @@ func (e *executor) exec(ctx context.Context, tx pgx.Tx, kind, sql string, args .
 
 // begin takes a connection from the primary pool and begins a transaction
 // on it.
+//
+// A BEGIN that fails on a connection that turns out to be dead is retried
+// once on a fresh one: nothing of the transaction has run yet.
 func (e *executor) begin(ctx context.Context, opts pgx.TxOptions) (*pgxpool.Conn, pgx.Tx, error) {
-	conn, err := e.pool.Acquire(ctx)
-	if err != nil {
-		return nil, nil, withContext(ctx, err)
-	}
-	var tx pgx.Tx
-	err = e.send(ctx, kindBegin, "BEGIN", func(ctx context.Context) error {
-		tx, err = conn.BeginTx(ctx, opts)
-		return err
-	})
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		conn, err := e.pool.Acquire(ctx)
+		if err != nil {
+			return nil, nil, withContext(ctx, err)
+		}
+		var tx pgx.Tx
+		err = e.send(ctx, kindBegin, "BEGIN", func(ctx context.Context) error {
+			tx, err = conn.BeginTx(ctx, opts)
+			return err
+		})
+		if err == nil {
+			return conn, tx, nil
+		}
+		dead := conn.Conn().IsClosed()
 		conn.Release()
-		return nil, nil, err
+		if attempt > 1 || ctx.Err() != nil || !(dead || pgconn.SafeToRetry(err)) {
+			return nil, nil, err
+		}
+		e.purgeIdle(ctx)
 	}
-	return conn, tx, nil
 }
 
 // savepoint begins a SAVEPOINT inside tx.

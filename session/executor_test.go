@@ -167,3 +167,100 @@ func uowSessionOf(t *testing.T, m *session.Maker) *session.Session {
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
 }
+
+// A restart leaves every pooled connection dead while it sits idle; ending
+// their backends with pg_terminate_backend while they are idle is the same
+// for the client (a 57P01 waiting in each socket), without restarting the
+// shared test server.
+func TestExecutor_StaleConnectionsAreRetriedOnce(t *testing.T) {
+	cfg, err := session.PoolConfig(testdb.DSN())
+	require.NoError(t, err)
+	cfg.MaxConns, cfg.MinConns = 4, 4
+	cfg.ConnConfig.RuntimeParams["application_name"] = "stale_retry_test"
+	pool := testdb.PoolWithConfig(t, cfg)
+	admin := testdb.Pool(t)
+	ctx := context.Background()
+	m := session.NewMaker(pool)
+
+	killIdle := func() {
+		t.Helper()
+		// touch all four, so that each is a live backend, then end them
+		conns := make([]*pgxpool.Conn, 4)
+		for i := range conns {
+			conns[i], err = pool.Acquire(ctx)
+			require.NoError(t, err)
+		}
+		for _, c := range conns {
+			c.Release()
+		}
+		var n int
+		require.NoError(t, admin.QueryRow(ctx, `select count(pg_terminate_backend(pid)) from pg_stat_activity
+			where application_name = 'stale_retry_test' and state = 'idle'`).Scan(&n))
+		require.Equal(t, 4, n)
+		time.Sleep(100 * time.Millisecond) // the FATAL messages reach the sockets
+	}
+
+	killIdle()
+	s := uowSessionOf(t, m)
+	for i := range 4 {
+		_, err := s.Execute(ctx, "select 1")
+		require.NoError(t, err, "call %d after the backends ended", i)
+	}
+
+	killIdle()
+	for i := range 4 {
+		require.NoError(t, m.Begin(ctx, func(ctx context.Context, s *session.Session) error {
+			_, err := s.Execute(ctx, "select 1")
+			return err
+		}), "transaction %d after the backends ended", i)
+	}
+
+	// a statement terminated while it runs (here after 200 ms, well past
+	// staleWindow) is not run again
+	s2 := uowSessionOf(t, m)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s2.Execute(ctx, "select pg_sleep(30) /* stale_retry_victim */")
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		var n int
+		_ = admin.QueryRow(ctx, `select count(pg_terminate_backend(pid)) from pg_stat_activity
+			where query like '%stale_retry_victim%' and pid <> pg_backend_pid() and state = 'active'
+			and now() - query_start > interval '200 ms'`).Scan(&n)
+		return n == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	err = <-done
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	assert.Equal(t, "57P01", pgErr.Code)
+}
+
+func TestExecutor_ALostConnectionIsReportedOnce(t *testing.T) {
+	// a connection cut in the middle of a transaction: the fault proxy
+	cfg, err := pgxpool.ParseConfig(testdb.DSN())
+	require.NoError(t, err)
+	proxy, err := faultproxy.ForConfig(&cfg.ConnConfig.Config)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, proxy.Close()) })
+	proxy.Redirect(&cfg.ConnConfig.Config)
+	pool := testdb.PoolWithConfig(t, cfg)
+	ctx := context.Background()
+
+	err = session.NewMaker(pool).Begin(ctx, func(ctx context.Context, s *session.Session) error {
+		proxy.Cut()
+		_, err := s.Execute(ctx, "select 1")
+		return err
+	})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "rollback failed", "the loss is reported once: %v", err)
+	assert.NotContains(t, err.Error(), "deallocate")
+
+	s := session.NewMaker(pool).New()
+	_, err = s.Begin(ctx)
+	require.NoError(t, err)
+	proxy.Cut()
+	_, err = s.Execute(ctx, "select 1")
+	require.Error(t, err)
+	assert.NoError(t, s.Close(ctx), "Close does not repeat the loss")
+}

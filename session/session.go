@@ -92,13 +92,12 @@ func (s *Session) statement(ctx context.Context, op, sql string, args []any) (*b
 	if err := s.autoflush(ctx, op); err != nil {
 		return nil, err
 	}
-	rows, release, err := s.exec.query(ctx, s.current(), sql, args, s.streamConns.Load())
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	res, err := buffered.FromRows(rows) // the rows arrive (or fail) here
-	return res, withContext(ctx, err)
+	var res *buffered.Result
+	err := s.exec.run(ctx, s.current(), sql, args, s.streamConns.Load(), func(rows pgx.Rows) (err error) {
+		res, err = buffered.FromRows(rows) // the rows arrive (or fail) here
+		return err
+	})
+	return res, err
 }
 
 // autoflush flushes pending changes before a statement, unless the session

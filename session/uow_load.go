@@ -416,26 +416,22 @@ func Merge[T any](ctx context.Context, s *Session, obj *T) (*T, error) {
 // scanRow runs sql (T's columns in field order) where the session's
 // statements run and scans its one row into the struct at row.
 func (s *Session) scanRow(ctx context.Context, sql string, args []any, m *mapping.Type, row unsafe.Pointer) error {
-	rows, release, err := s.exec.query(ctx, s.current(), sql, args, s.streamConns.Load())
-	if err != nil {
-		return err
-	}
-	defer release()
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return withContext(ctx, err)
+	return s.exec.run(ctx, s.current(), sql, args, s.streamConns.Load(), func(rows pgx.Rows) error {
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("no row in %s with %s: %w", m.Quoted, m.KeyColumns(), buffered.ErrNoRows)
 		}
-		return fmt.Errorf("no row in %s with %s: %w", m.Quoted, m.KeyColumns(), buffered.ErrNoRows)
-	}
-	targets := make([]any, len(m.Fields))
-	for i := range m.Fields {
-		f := &m.Fields[i]
-		targets[i] = reflect.NewAt(f.Type, fieldPtr(row, f)).Interface()
-	}
-	if err := rows.Scan(targets...); err != nil {
-		return err
-	}
-	rows.Close()
-	return withContext(ctx, rows.Err())
+		targets := make([]any, len(m.Fields))
+		for i := range m.Fields {
+			f := &m.Fields[i]
+			targets[i] = reflect.NewAt(f.Type, fieldPtr(row, f)).Interface()
+		}
+		if err := rows.Scan(targets...); err != nil {
+			return err
+		}
+		rows.Close()
+		return rows.Err()
+	})
 }
