@@ -46,10 +46,20 @@ func (e *csvEncoder) Begin(fields []pgconn.FieldDescription) error {
 
 // appendField appends one non-NULL value, quoted when COPY would quote it.
 func (e *csvEncoder) appendField(b, v []byte) []byte {
-	if !e.needsQuotes(v) {
+	quote := e.needsQuotes(v)
+	switch {
+	case len(v) >= bigValue && !quote:
+		return e.writeRaw(b, v)
+	case len(v) >= bigValue:
+		return append(e.inPieces(append(b, '"'), v, doubleQuotes, anyCut), '"')
+	case !quote:
 		return append(b, v...)
 	}
-	b = append(b, '"')
+	return append(doubleQuotes(append(b, '"'), v), '"')
+}
+
+// doubleQuotes appends v with every '"' doubled.
+func doubleQuotes(b, v []byte) []byte {
 	for {
 		i := bytes.IndexByte(v, '"')
 		if i < 0 {
@@ -59,8 +69,7 @@ func (e *csvEncoder) appendField(b, v []byte) []byte {
 		b = append(b, '"')
 		v = v[i+1:]
 	}
-	b = append(b, v...)
-	return append(b, '"')
+	return append(b, v...)
 }
 
 // needsQuotes reports whether COPY would quote v. Words of 8 bytes are

@@ -16,6 +16,7 @@ type jsonEncoder struct {
 	types *TypeInfo
 	keys  [][]byte // `"name":`, escaped
 	convs []converter
+	text  []bool // the column's converter is appendString: a big value goes in pieces
 	rows  int
 }
 
@@ -38,9 +39,11 @@ func (e *jsonEncoder) Begin(fields []pgconn.FieldDescription) error {
 	}
 	e.keys = make([][]byte, len(fields))
 	e.convs = make([]converter, len(fields))
+	e.text = make([]bool, len(fields))
 	for i, f := range fields {
 		e.keys[i] = jsonKey(f.Name)
 		e.convs[i] = e.types.converter(f.DataTypeOID, 0)
+		e.text[i] = isStringConverter(e.convs[i])
 	}
 	e.rows = 0
 	if !e.array {
@@ -69,6 +72,10 @@ func (e *jsonEncoder) Row(values [][]byte) error {
 		b = append(b, e.keys[i]...)
 		if v == nil {
 			b = append(b, "null"...)
+			continue
+		}
+		if len(v) >= bigValue && e.text[i] {
+			b = append(e.inPieces(append(b, '"'), v, appendJSONBody, runeCut), '"')
 			continue
 		}
 		b = e.convs[i](b, v)

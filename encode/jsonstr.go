@@ -19,7 +19,11 @@ const hexDigits = "0123456789abcdef"
 // output is valid JSON for any input. Runs of plain bytes are copied in one
 // append.
 func appendJSONString(b, s []byte) []byte {
-	b = append(b, '"')
+	return append(appendJSONBody(append(b, '"'), s), '"')
+}
+
+// appendJSONBody is appendJSONString without the quotes.
+func appendJSONBody(b, s []byte) []byte {
 	start := 0
 	quote, backslash := splat('"'), splat('\\')
 	for i := 0; i < len(s); {
@@ -69,8 +73,7 @@ func appendJSONString(b, s []byte) []byte {
 		i++
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // isJSONNumber reports whether s is a number in JSON's grammar, which is

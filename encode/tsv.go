@@ -44,6 +44,14 @@ func newTSV(w io.Writer, opts Options) (*tsvEncoder, error) {
 // bytes without a control character, backslash or delimiter are skipped
 // whole.
 func (e *tsvEncoder) appendField(b, v []byte) []byte {
+	if len(v) >= bigValue {
+		return e.inPieces(b, v, e.appendEscaped, anyCut)
+	}
+	return e.appendEscaped(b, v)
+}
+
+// appendEscaped is appendField for one value or piece of one.
+func (e *tsvEncoder) appendEscaped(b, v []byte) []byte {
 	escape := &e.escape
 	delim, backslash := splat(e.delim), splat('\\')
 	start := 0

@@ -74,6 +74,10 @@ var tables = []struct{ name, gen string }{
 	md5(g::text)::uuid                                           as ref
 from generate_series(1,{N}) g`},
 	{"narrow", `select g::int4 as a, (g*2)::int4 as b from generate_series(1,{N}) g`},
+	// huge is one row holding one text value of -huge-mb MiB ({MB}), with a
+	// double quote every 16 bytes so csv quotes it and jsonl escapes it:
+	// peak RSS for a single huge value. Measured only when -tables names it.
+	{"huge", `select 1::int8 as id, repeat('0123456789abcde"', {MB} * 65536) as v`},
 }
 
 // tool is one command measured on a table.
@@ -171,12 +175,13 @@ func main() {
 	narrowRows := flag.Int("narrow-rows", 10_000_000, "rows in the narrow table")
 	runs := flag.Int("runs", 3, "measured runs of every tool per table")
 	out := flag.String("out", os.TempDir(), "directory for the output files (each is removed after it is checked)")
-	only := flag.String("tables", "wide,narrow", "comma-separated tables to measure")
+	only := flag.String("tables", "wide,narrow", "comma-separated tables to measure: wide, narrow, huge")
+	hugeMB := flag.Int("huge-mb", 60, "size in MiB of the one value of the huge table")
 	var vs variants
 	flag.Var(&vs, "variant", "also measure streamcat csv with more environment and flags: `LABEL:[NAME=VALUE ...] [FLAG ...]` (repeatable)")
 	flag.Parse()
-	if *runs < 1 || *wideRows < 1 || *narrowRows < 1 {
-		fmt.Fprintln(os.Stderr, "clibench: -runs, -wide-rows and -narrow-rows must be positive")
+	if *runs < 1 || *wideRows < 1 || *narrowRows < 1 || *hugeMB < 1 {
+		fmt.Fprintln(os.Stderr, "clibench: -runs, -wide-rows, -narrow-rows and -huge-mb must be positive")
 		os.Exit(2)
 	}
 	// A closed stdout or stderr (| head) must not kill the program before
@@ -185,7 +190,8 @@ func main() {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, config{
-		rows:     map[string]int{"wide": *wideRows, "narrow": *narrowRows},
+		rows:     map[string]int{"wide": *wideRows, "narrow": *narrowRows, "huge": 1},
+		hugeMB:   *hugeMB,
 		runs:     *runs,
 		out:      *out,
 		names:    strings.Split(*only, ","),
@@ -205,6 +211,7 @@ func main() {
 
 type config struct {
 	rows     map[string]int
+	hugeMB   int
 	runs     int
 	out      string
 	names    []string
@@ -283,7 +290,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		start := time.Now()
 		for _, sql := range []string{
 			"drop table if exists " + t.name,
-			"create unlogged table " + t.name + " as " + strings.ReplaceAll(t.gen, "{N}", strconv.Itoa(n)),
+			"create unlogged table " + t.name + " as " + strings.NewReplacer("{N}", strconv.Itoa(n), "{MB}", strconv.Itoa(cfg.hugeMB)).Replace(t.gen),
 			"vacuum (analyze) " + t.name,
 			"select count(*) from " + t.name, // into shared buffers
 		} {
@@ -365,6 +372,10 @@ func run(ctx context.Context, cfg config) (err error) {
 			}
 			return r
 		}
+		if res.name == "huge" {
+			hugeTargets(res.tools, res.ms, cfg.hugeMB)
+			continue
+		}
 		limit := 1.0
 		if res.name == "wide" {
 			limit = 0.9
@@ -383,6 +394,28 @@ func run(ctx context.Context, cfg config) (err error) {
 		fmt.Printf("- %s: (reference) psql --csv peak RSS %.0f MB\n", res.name, float64(peak.maxRSSKiB)*1024/1e6)
 	}
 	return nil
+}
+
+// hugeBaseline is streamcat's peak RSS without a huge value (the wide and
+// narrow tables stay under 21 MB): the huge value's target is 2x its size
+// on top of it.
+const hugeBaseline = 21.0
+
+// hugeTargets prints the peak RSS targets for the huge table: at most two
+// copies of the value (the connection's read buffer and one more) plus
+// the baseline, with psql COPY csv as the reference.
+func hugeTargets(tools []tool, ms map[string][]measurement, mb int) {
+	size := float64(mb) * (1 << 20) / 1e6
+	for _, tl := range tools {
+		if !tl.isCat {
+			continue
+		}
+		peak := slices.MaxFunc(ms[tl.name], func(a, b measurement) int { return int(a.maxRSSKiB - b.maxRSSKiB) })
+		target(fmt.Sprintf("huge (one %d MiB value): %s peak RSS <= 2 x %.0f MB + %.0f MB", mb, tl.name, size, hugeBaseline),
+			float64(peak.maxRSSKiB)*1024/1e6, 2*size+hugeBaseline, " MB")
+	}
+	peak := slices.MaxFunc(ms[copyCSV], func(a, b measurement) int { return int(a.maxRSSKiB - b.maxRSSKiB) })
+	fmt.Printf("- huge: (reference) psql COPY csv peak RSS %.0f MB\n", float64(peak.maxRSSKiB)*1024/1e6)
 }
 
 // target prints one target line: met or missed, and by how much.
@@ -557,7 +590,10 @@ func digest(path string, jsonLines bool) (size, lines int64, sum string, err err
 	for {
 		line, rerr := br.ReadSlice('\n')
 		if rerr == bufio.ErrBufferFull {
-			return 0, 0, "", fmt.Errorf("line %d is over 1 MiB", lines+1)
+			// a huge value's line (the huge table): read it whole
+			line = slices.Clone(line) // ReadBytes reuses the buffer line points into
+			rest, err := br.ReadBytes('\n')
+			line, rerr = append(line, rest...), err
 		}
 		if len(line) > 0 {
 			h.Write(line)
