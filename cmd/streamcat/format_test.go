@@ -26,6 +26,12 @@ const hardQuery = `select * from (values
 
 const emptyQuery = `select 1 as a, 'x' as b where false`
 
+// bigQuery has values over the encoders' 1 MiB threshold, which are
+// written in pieces: quoted and escaped ones, multi-byte UTF-8, and a plain
+// one csv writes straight through.
+const bigQuery = `select 1 as id, repeat(E'ab"c\\d\ne\tf,\u00fc\u2603x', 100000) as v,
+  repeat('plain', 300000) as p, 'small' as s`
+
 func copyOut(t *testing.T, query, with string) string {
 	t.Helper()
 	pool := testdb.Pool(t)
@@ -54,7 +60,7 @@ func TestCopyIdentity(t *testing.T) {
 		{"tsv header", []string{"--format", "tsv", "--header"}, " WITH (HEADER)"},
 		{"tsv empty null", []string{"--format", "tsv", "--null", ""}, " WITH (NULL '')"},
 	} {
-		for qname, q := range map[string]string{"hard": hardQuery, "empty": emptyQuery} {
+		for qname, q := range map[string]string{"hard": hardQuery, "empty": emptyQuery, "big": bigQuery} {
 			t.Run(tc.name+"/"+qname, func(t *testing.T) {
 				want := copyOut(t, q, tc.with)
 				r := sc(t, append(tc.args, q)...)
@@ -126,6 +132,12 @@ func TestJSONLMatchesRowToJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(arr, want) {
 		t.Errorf("json differs from row_to_json\n got: %v\nwant: %v", arr, want)
+	}
+
+	want = rowToJSON(t, bigQuery)
+	got = decodeAll(t, sc2(t, "--format", "jsonl", bigQuery).stdout)
+	if !reflect.DeepEqual(got, want) {
+		t.Error("jsonl of big values differs from row_to_json")
 	}
 
 	r = sc2(t, "--format", "json", emptyQuery)
