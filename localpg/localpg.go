@@ -103,11 +103,15 @@ func ForTests(ctx context.Context, opts Options) (*Cluster, error) {
 	return Start(ctx, opts)
 }
 
+// defaultStartTimeout bounds initdb plus the first start: a few seconds on
+// an idle machine, much more on a loaded CI runner with a cold disk cache.
+const defaultStartTimeout = 60 * time.Second
+
 // Start initialises and starts a new cluster. The caller must call Stop.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	timeout := opts.StartTimeout
 	if timeout <= 0 {
-		timeout = 60 * time.Second
+		timeout = defaultStartTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

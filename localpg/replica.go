@@ -35,13 +35,18 @@ var hotStandbySettings = []string{
 // cluster from Start does (initdb --auth=trust writes `host replication all
 // 127.0.0.1/32 trust`, and wal_level=replica with max_wal_senders=10 are the
 // defaults).
+// replayPoll is how often WaitReplayed asks the replica how far it has
+// replayed: replay on loopback takes milliseconds, so a short poll keeps
+// tests fast without a busy loop.
+const replayPoll = 5 * time.Millisecond
+
 func (c *Cluster) StartReplica(ctx context.Context, opts Options) (*Cluster, error) {
 	if c == nil || c.dsn == "" {
 		return nil, errors.New("localpg: StartReplica needs a running primary")
 	}
 	timeout := opts.StartTimeout
 	if timeout <= 0 {
-		timeout = 60 * time.Second
+		timeout = defaultStartTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -172,7 +177,7 @@ func (c *Cluster) WaitReplayed(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("localpg: WaitReplayed: the replica did not reach %s: %w", target, ctx.Err())
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(replayPoll):
 		}
 	}
 }

@@ -23,9 +23,18 @@ type RetryPolicy struct {
 	MaxDelay  time.Duration
 }
 
+const (
+	// defaultBaseDelay is about one short transaction: long enough for the
+	// transaction that won a conflict to commit before the loser runs again.
+	defaultBaseDelay = 10 * time.Millisecond
+	// defaultMaxDelay caps the doubling: past a second, waiting longer
+	// rarely helps a conflict and only slows the caller.
+	defaultMaxDelay = time.Second
+)
+
 // DefaultRetry is a policy for SERIALIZABLE workloads: up to 5 runs, 10 ms
 // doubling to at most 1 s.
-var DefaultRetry = RetryPolicy{MaxAttempts: 5, BaseDelay: 10 * time.Millisecond, MaxDelay: time.Second}
+var DefaultRetry = RetryPolicy{MaxAttempts: 5, BaseDelay: defaultBaseDelay, MaxDelay: defaultMaxDelay}
 
 func (p RetryPolicy) attempts() int { return max(p.MaxAttempts, 1) }
 
@@ -53,10 +62,10 @@ func (p RetryPolicy) wait(ctx context.Context, attempt int) error {
 func (p RetryPolicy) backoff(attempt int) time.Duration {
 	base, ceiling := p.BaseDelay, p.MaxDelay
 	if base <= 0 {
-		base = 10 * time.Millisecond
+		base = defaultBaseDelay
 	}
 	if ceiling <= 0 {
-		ceiling = time.Second
+		ceiling = defaultMaxDelay
 	}
 	d := min(base, ceiling)
 	for i := 1; i < attempt && d < ceiling; i++ {
