@@ -18,6 +18,11 @@ var hotStandbySettings = []string{
 	"max_wal_senders", "max_worker_processes",
 }
 
+// replayPoll is how often WaitReplayed asks the replica how far it has
+// replayed: replay on loopback takes milliseconds, so a short poll keeps
+// tests fast without a busy loop.
+const replayPoll = 5 * time.Millisecond
+
 // StartReplica starts a streaming hot-standby replica of c: a new cluster
 // directory filled by `pg_basebackup -R -X stream` from c (which writes
 // standby.signal and primary_conninfo), then a server started as Start does,
@@ -35,11 +40,6 @@ var hotStandbySettings = []string{
 // cluster from Start does (initdb --auth=trust writes `host replication all
 // 127.0.0.1/32 trust`, and wal_level=replica with max_wal_senders=10 are the
 // defaults).
-// replayPoll is how often WaitReplayed asks the replica how far it has
-// replayed: replay on loopback takes milliseconds, so a short poll keeps
-// tests fast without a busy loop.
-const replayPoll = 5 * time.Millisecond
-
 func (c *Cluster) StartReplica(ctx context.Context, opts Options) (*Cluster, error) {
 	if c == nil || c.dsn == "" {
 		return nil, errors.New("localpg: StartReplica needs a running primary")
