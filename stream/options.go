@@ -62,6 +62,10 @@ const (
 	// measured one: the first block's byte room is allocated from it.
 	// Afterwards blocks are sized from the rows seen.
 	firstRowBytes = 64
+	// keepBlockFactor: a block may end up to one row past MaxBatchBytes, and
+	// append doubles its room; a block with more than twice MaxBatchBytes of
+	// room grew for an unusually large row and is not kept for reuse.
+	keepBlockFactor = 2
 )
 
 func (o Options) withDefaults() Options {

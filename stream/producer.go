@@ -59,6 +59,7 @@ func (p *producer) run() {
 			b = buffered.NewBlock(ncol, n, min(n*bytesPerRow, p.opts.MaxBatchBytes))
 		}
 		more := true
+		var huge *buffered.Block
 		for b.Len() < n && b.Bytes() < p.opts.MaxBatchBytes {
 			if b.Len() > 0 && wait() {
 				// every row that has arrived is in b and the next read
@@ -68,23 +69,57 @@ func (p *producer) run() {
 			if more = p.rows.Next(); !more {
 				break
 			}
-			b.AppendRow(p.rows.RawValues())
+			values := p.rows.RawValues()
+			if dataRowBytes(values) > borrowRowBytes {
+				huge = buffered.BorrowRow(values) // no copy; see borrowRowBytes
+				break
+			}
+			b.AppendRow(values)
 		}
 		if b.Len() > 0 {
 			bytesPerRow = b.Bytes()/b.Len() + 1
-			select {
-			case p.ch <- b:
-			case <-p.stop:
-				stopped = true
-			case <-p.ctx.Done():
-				stopped = true
-			}
+			stopped = !p.send(b)
+		}
+		if huge != nil && !stopped {
+			stopped = !p.send(huge)
 		}
 		if !more {
 			break
 		}
 	}
 	p.finish(stopped)
+}
+
+// send hands b to the reader; false when the reader stopped or the
+// context ended first.
+func (p *producer) send(b *buffered.Block) bool {
+	select {
+	case p.ch <- b:
+		return true
+	case <-p.stop:
+		return false
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// borrowRowBytes is the DataRow size above which the producer hands pgx's
+// own memory to the reader instead of copying the row: pgx reads a message
+// larger than its largest pooled read buffer (32 MiB, pgx's iobufpool) into
+// a buffer allocated for it alone, and drops that buffer at its next read
+// instead of reusing it. So a 300 MiB row costs 300 MiB, not 600. Smaller
+// rows are copied: pgx reuses their memory. TestProducer_HugeRowIsNotCopied
+// guards the assumption about pgx.
+const borrowRowBytes = 32 << 20
+
+// dataRowBytes is the size of the DataRow message body that carried values:
+// a 2-byte column count, then per column a 4-byte length and the bytes.
+func dataRowBytes(values [][]byte) int {
+	n := 2
+	for _, v := range values {
+		n += 4 + len(v)
+	}
+	return n
 }
 
 // waitsForServer returns a test of whether the next row must still come
@@ -204,7 +239,14 @@ func (p *producer) Next() (*buffered.Block, error) {
 // producer may fill it again instead of allocating (a stream then makes no
 // garbage per batch once warm). Blocks beyond the free list's room are left
 // to the collector.
+//
+// A block grown well past MaxBatchBytes (by a row larger than a batch) is
+// dropped instead, so a stream does not keep a huge row's memory for its
+// remaining life.
 func (p *producer) Recycle(b *buffered.Block) {
+	if b.Cap() > keepBlockFactor*p.opts.MaxBatchBytes {
+		return
+	}
 	b.Reset()
 	select {
 	case p.free <- b:

@@ -42,6 +42,16 @@ import (
 // take any time, or never happen in a program that allocates little: it is
 // a net for a bug, not a way to end a stream. Always Close.
 //
+// Huge rows: a row larger than a batch's bytes (Options.MaxBatchBytes) is
+// a batch of its own. A row whose message exceeds 32 MiB is not copied at
+// all: the reader gets the memory pgx read it into, which pgx allocated for
+// that row alone and lets go of at its next read, so the row costs its size
+// once (plus what the reader decodes, e.g. a string: twice). Smaller rows
+// are copied out of pgx's reusable buffer. Neither the stream nor the
+// connection keeps a huge row's memory afterwards: the stream does not
+// reuse a batch that grew past twice MaxBatchBytes, and pgx (v5.12) shrinks
+// its read buffer back to 8 kB at the next message.
+//
 // Interrupt (safe from any goroutine) ends a read in progress: the reader
 // gets the rows already sent, then ErrInterrupted, so a cut-short result
 // never reads as a complete one.
@@ -75,16 +85,7 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 		done(err, false)
 		return nil, err
 	}
-	p := &producer{
-		ctx:  ctx,
-		rows: rows,
-		opts: opts,
-		done: done,
-		ch:   make(chan *buffered.Block, opts.Buffer),
-		free: make(chan *buffered.Block, opts.Buffer+2),
-		stop: make(chan struct{}),
-		fin:  make(chan struct{}),
-	}
+	p := newProducer(ctx, rows, opts, done)
 	var typeMap *pgtype.Map
 	if conn := rows.Conn(); conn != nil {
 		typeMap = conn.TypeMap()
@@ -97,4 +98,18 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 	cur := buffered.NewRowView(rows.FieldDescriptions(), typeMap, h, buffered.ViewOptions{CloseOnBreak: true})
 	go p.run() // owned by the Result: Close and exhaustion wait for it, and so does the cleanup of a dropped one
 	return &Result{RowView: cur}, nil
+}
+
+// newProducer makes the producer of rows; its goroutine is p.run.
+func newProducer(ctx context.Context, rows pgx.Rows, opts Options, done func(err error, cancelled bool)) *producer {
+	return &producer{
+		ctx:  ctx,
+		rows: rows,
+		opts: opts,
+		done: done,
+		ch:   make(chan *buffered.Block, opts.Buffer),
+		free: make(chan *buffered.Block, opts.Buffer+2),
+		stop: make(chan struct{}),
+		fin:  make(chan struct{}),
+	}
 }
