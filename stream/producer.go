@@ -206,7 +206,7 @@ func (p *producer) abort() {
 		return // finished meanwhile: the connection may serve someone else
 	}
 	conn := p.rows.Conn()
-	if conn == nil || conn.IsClosed() {
+	if conn == nil { // (not IsClosed: the producer goroutine may be changing its status)
 		return
 	}
 	_ = conn.PgConn().Conn().SetDeadline(time.Now().Add(p.opts.ExitTimeout))
