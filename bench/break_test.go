@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/session"
 )
 
@@ -83,7 +84,7 @@ func BenchmarkBreakAfter10_vs_RawDrain(b *testing.B) {
 			var ms []float64
 			for b.Loop() {
 				b.StopTimer()
-				before := backendPID(b, ctx, pool)
+				before := testsupport.BackendPID(b, pool)
 				b.StartTimer()
 				start := time.Now()
 				n, err := p.run(ctx)
@@ -95,7 +96,7 @@ func BenchmarkBreakAfter10_vs_RawDrain(b *testing.B) {
 				if n != breakAfter {
 					b.Fatalf("read %d rows, want %d", n, breakAfter)
 				}
-				if after := backendPID(b, ctx, pool); after != before {
+				if after := testsupport.BackendPID(b, pool); after != before {
 					b.Fatalf("the connection was not reused: backend pid %d before, %d after", before, after)
 				}
 				ms = append(ms, float64(d)/float64(time.Millisecond))
@@ -105,13 +106,4 @@ func BenchmarkBreakAfter10_vs_RawDrain(b *testing.B) {
 			b.ReportMetric(float64(narrow.rows), "rows-in-table")
 		})
 	}
-}
-
-// backendPID is the server pid of the pool's (only) connection.
-func backendPID(b *testing.B, ctx context.Context, pool *pgxpool.Pool) int32 {
-	var pid int32
-	if err := pool.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid); err != nil {
-		b.Fatalf("pg_backend_pid: %v", err)
-	}
-	return pid
 }

@@ -2,12 +2,12 @@ package bench
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamcat/streamcat/internal/testsupport"
 )
 
 // dataset is a table the benchmarks read whole. Its rows are derived from
@@ -16,7 +16,7 @@ type dataset struct {
 	name        string // the table's name in the benchmarks
 	envVar      string // the row count's environment variable
 	defaultRows int
-	gen         string // SELECT over generate_series(1,{N}) g
+	gen         string // testsupport.NarrowSQL or WideSQL
 	columns     string // the column list every path reads
 	types       []string
 	rows        int // set by TestMain
@@ -27,7 +27,7 @@ var (
 		name:        "narrow",
 		envVar:      "BENCH_NARROW_ROWS",
 		defaultRows: 1_000_000,
-		gen:         `select g::int4 as a, (g*2)::int4 as b from generate_series(1,{N}) g`,
+		gen:         testsupport.NarrowSQL,
 		columns:     "a, b",
 		types:       []string{"int4", "int4"},
 	}
@@ -35,19 +35,9 @@ var (
 		name:        "wide",
 		envVar:      "BENCH_WIDE_ROWS",
 		defaultRows: 200_000,
-		gen: `select
-	g::int8                                                      as id,
-	case when g % 10 = 0 then null else 'name-' || md5(g::text) end as name,
-	((g::int8 * 7919) % 100000000 / 100.0)::numeric(12,2)        as amount,
-	timestamptz '2020-01-01 00:00:00+00' + g * interval '37 seconds' as created_at,
-	g % 3 <> 0                                                   as active,
-	(array['red','green','blue','cyan','magenta'])[1:(g % 5) + 1] as tags,
-	jsonb_build_object('n', g, 'even', g % 2 = 0, 'hash', left(md5(g::text), 8),
-	                   'score', (g % 1000) / 10.0)               as attrs,
-	md5(g::text)::uuid                                           as ref
-from generate_series(1,{N}) g`,
-		columns: "id, name, amount, created_at, active, tags, attrs, ref",
-		types:   []string{"int8", "text", "numeric", "timestamptz", "bool", "_text", "jsonb", "uuid"},
+		gen:         testsupport.WideSQL,
+		columns:     "id, name, amount, created_at, active, tags, attrs, ref",
+		types:       []string{"int8", "text", "numeric", "timestamptz", "bool", "_text", "jsonb", "uuid"},
 	}
 	datasets = []*dataset{narrow, wide}
 )
@@ -63,7 +53,7 @@ func (ds *dataset) query(table string) string {
 func (ds *dataset) create(ctx context.Context, pool *pgxpool.Pool, table string, n int) error {
 	for _, sql := range []string{
 		"drop table if exists " + table,
-		"create unlogged table " + table + " as " + strings.ReplaceAll(ds.gen, "{N}", strconv.Itoa(n)),
+		"create unlogged table " + table + " as " + testsupport.Generate(ds.gen, n),
 		"vacuum (analyze) " + table,
 		"select count(*) from " + table, // into shared buffers
 	} {

@@ -8,13 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/localpg"
 	"github.com/streamcat/streamcat/session"
 )
@@ -72,7 +72,7 @@ func run(m *testing.M) int {
 	setup, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	for _, ds := range datasets {
-		n, err := envRows(ds.envVar, ds.defaultRows)
+		n, err := testsupport.EnvRows(ds.envVar, ds.defaultRows)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 2
@@ -95,20 +95,6 @@ func run(m *testing.M) int {
 	}
 	stopLazy()
 	return code
-}
-
-// envRows reads a row count from the environment (underscores allowed, as in
-// 1_000_000), or returns def.
-func envRows(name string, def int) (int, error) {
-	s := os.Getenv(name)
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.ParseInt(s, 0, 64)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%s=%q: want a positive row count", name, s)
-	}
-	return int(n), nil
 }
 
 // A cluster for the tests, started on first use when TestMain did not start

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/session"
 )
 
@@ -28,7 +29,7 @@ var (
 
 func uowEnv(name string, def int) func() int {
 	return sync.OnceValue(func() int {
-		n, err := envRows(name, def)
+		n, err := testsupport.EnvRows(name, def)
 		if err != nil {
 			panic(err) // a bad setting: say so before any benchmark runs
 		}

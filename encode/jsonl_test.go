@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamcat/streamcat/encode"
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/internal/testsupport"
 )
 
 // jsonQueries are compared with row_to_json. Anonymous records with other
@@ -48,22 +48,6 @@ var jsonSettings = []string{
 	"set bytea_output = 'escape'",
 }
 
-// rowToJSON returns row_to_json of every row of sql, in order.
-func rowToJSON(t *testing.T, conn *pgxpool.Conn, sql string) [][]byte {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), "select row_to_json(q_)::text from ("+sql+") q_")
-	require.NoError(t, err)
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		out = append(out, []byte(s))
-	}
-	require.NoError(t, rows.Err())
-	return out
-}
-
 func TestJSONLMatchesRowToJSON(t *testing.T) {
 	pool := testdb.Pool(t)
 	fixture(t, pool)
@@ -74,7 +58,7 @@ func TestJSONLMatchesRowToJSON(t *testing.T) {
 			require.NoError(t, err)
 			defer conn.Exec(context.Background(), "reset all")
 			for qi, q := range jsonQueries {
-				want := rowToJSON(t, conn, q)
+				want := testsupport.RowToJSON(t, conn, q)
 				got := encodeQuery(t, conn, pool, "jsonl", encode.Options{}, q)
 				require.True(t, len(got) == 0 || bytes.HasSuffix(got, []byte("\n")), "jsonl ends with a newline")
 				lines := bytes.Split(bytes.TrimSuffix(got, []byte("\n")), []byte("\n"))
@@ -116,7 +100,7 @@ func TestJSONBuiltinsWithoutTypeInfo(t *testing.T) {
 	fixture(t, pool)
 	conn := acquire(t, pool)
 	q := `select id, t, i8, n, f8, b, tstz, ts, j, jb, ia, ta, ia2, na, tsa, ja, boxa, by, i2v, ov from enc.hard order by id`
-	want := rowToJSON(t, conn, q)
+	want := testsupport.RowToJSON(t, conn, q)
 	got := encodeQuery(t, conn, nil, "json", encode.Options{}, q)
 	eq, diff, err := jsonEqual(append(append([]byte("["), bytes.Join(want, []byte(","))...), ']'), got)
 	require.NoError(t, err)

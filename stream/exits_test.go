@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/session"
 	"github.com/streamcat/streamcat/stream"
 )
@@ -23,12 +24,6 @@ func newPool(t *testing.T) *pgxpool.Pool {
 	require.NoError(t, err)
 	cfg.MaxConns = 1
 	return testdb.PoolWithConfig(t, cfg)
-}
-
-func backendPID(t *testing.T, pool *pgxpool.Pool) int32 {
-	var pid int32
-	require.NoError(t, pool.QueryRow(context.Background(), "select pg_backend_pid()").Scan(&pid))
-	return pid
 }
 
 // queryRunning reports whether a query containing marker is still active.
@@ -86,7 +81,7 @@ func TestStream_Drained(t *testing.T) {
 
 func TestStream_BreakDoesNotDrainAndKeepsConnection(t *testing.T) {
 	pool := newPool(t)
-	pid := backendPID(t, pool)
+	pid := testsupport.BackendPID(t, pool)
 	st := open(t, pool, context.Background(), big+" -- break-marker")
 	n := 0
 	for _, err := range st.Rows() {
@@ -98,7 +93,7 @@ func TestStream_BreakDoesNotDrainAndKeepsConnection(t *testing.T) {
 	assert.True(t, st.Closed(), "break closes the stream")
 	assert.Zero(t, pool.Stat().AcquiredConns(), "the connection is back once the loop is left")
 	assert.False(t, queryRunning(t, "break-marker"), "the server-side query was cancelled")
-	assert.Equal(t, pid, backendPID(t, pool), "the same backend serves the next query")
+	assert.Equal(t, pid, testsupport.BackendPID(t, pool), "the same backend serves the next query")
 	_, ok := st.FetchOne()
 	assert.False(t, ok)
 	require.ErrorIs(t, st.Err(), buffered.ErrClosed)
@@ -106,7 +101,7 @@ func TestStream_BreakDoesNotDrainAndKeepsConnection(t *testing.T) {
 
 func TestStream_CloseMidway(t *testing.T) {
 	pool := newPool(t)
-	pid := backendPID(t, pool)
+	pid := testsupport.BackendPID(t, pool)
 	st := open(t, pool, context.Background(), big+" -- close-marker")
 	rows := st.FetchMany(1000)
 	require.Len(t, rows, 1000)
@@ -115,12 +110,12 @@ func TestStream_CloseMidway(t *testing.T) {
 	require.NoError(t, st.Err(), "Close is not an error")
 	assert.Zero(t, pool.Stat().AcquiredConns())
 	assert.False(t, queryRunning(t, "close-marker"))
-	assert.Equal(t, pid, backendPID(t, pool))
+	assert.Equal(t, pid, testsupport.BackendPID(t, pool))
 }
 
 func TestStream_ContextCancelled(t *testing.T) {
 	pool := newPool(t)
-	pid := backendPID(t, pool)
+	pid := testsupport.BackendPID(t, pool)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := open(t, pool, ctx, big+" -- cancel-marker")
@@ -140,7 +135,7 @@ func TestStream_ContextCancelled(t *testing.T) {
 	assert.GreaterOrEqual(t, n, 5000, "rows before the cancel arrived")
 	assert.Zero(t, pool.Stat().AcquiredConns())
 	assert.False(t, queryRunning(t, "cancel-marker"))
-	assert.Equal(t, pid, backendPID(t, pool), "the cancel-request watcher keeps the connection")
+	assert.Equal(t, pid, testsupport.BackendPID(t, pool), "the cancel-request watcher keeps the connection")
 }
 
 func TestStream_ContextCancelledWhileServerIsSilent(t *testing.T) {
@@ -219,7 +214,7 @@ func TestStream_DecodeError(t *testing.T) {
 
 func TestStream_BackendTerminated(t *testing.T) {
 	pool := newPool(t)
-	pid := backendPID(t, pool)
+	pid := testsupport.BackendPID(t, pool)
 	st := open(t, pool, context.Background(), big)
 	_ = st.FetchMany(10)
 	other, err := pgxpool.New(context.Background(), testdb.DSN())
@@ -235,7 +230,7 @@ func TestStream_BackendTerminated(t *testing.T) {
 	require.Error(t, err, "a terminated backend ends the stream with an error")
 	require.Error(t, st.Err())
 	testdb.AssertNoAcquired(t, pool)
-	assert.NotEqual(t, pid, backendPID(t, pool), "the pool replaced the dead connection")
+	assert.NotEqual(t, pid, testsupport.BackendPID(t, pool), "the pool replaced the dead connection")
 }
 
 func TestStream_StatementTimeout(t *testing.T) {
@@ -278,7 +273,7 @@ func TestStream_OneAnswerMethodsClose(t *testing.T) {
 
 func TestStream_CloseWhileServerIsSilent(t *testing.T) {
 	pool := newPool(t)
-	pid := backendPID(t, pool)
+	pid := testsupport.BackendPID(t, pool)
 	// 10 kB rows are flushed one by one; from row 4 on each takes 30 s
 	st := open(t, pool, context.Background(),
 		"select g, repeat('x', 10000) as pad, pg_sleep(case when g > 3 then 30 else 0 end) as s "+
@@ -289,7 +284,7 @@ func TestStream_CloseWhileServerIsSilent(t *testing.T) {
 	require.NoError(t, st.Err())
 	assert.Zero(t, pool.Stat().AcquiredConns())
 	assert.False(t, queryRunning(t, "silent-close-marker"))
-	assert.Equal(t, pid, backendPID(t, pool))
+	assert.Equal(t, pid, testsupport.BackendPID(t, pool))
 }
 
 func TestStream_InterruptFromAnotherGoroutine(t *testing.T) {

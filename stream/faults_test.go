@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamcat/streamcat/internal/faultproxy"
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/session"
 	"github.com/streamcat/streamcat/stream"
 )
@@ -95,7 +96,7 @@ func TestStream_EarlyEndOnStalledLinkIsBounded(t *testing.T) {
 // Issue 14 item 1, with the backend stopped instead of the network.
 func TestStream_EarlyEndOnStoppedBackendIsBounded(t *testing.T) {
 	pool := newPool(t)
-	pid := backendPID(t, pool)
+	pid := testsupport.BackendPID(t, pool)
 	st := open(t, pool, context.Background(), big, shortExit)
 	_, ok := st.FetchOne()
 	require.True(t, ok)
@@ -104,7 +105,7 @@ func TestStream_EarlyEndOnStoppedBackendIsBounded(t *testing.T) {
 	within(t, "Close", st.Close)
 	require.NoError(t, st.Err(), "the reader asked to stop: no error")
 	testdb.AssertNoAcquired(t, pool)
-	assert.NotEqual(t, pid, backendPID(t, pool), "the pool replaced the connection to the stopped backend")
+	assert.NotEqual(t, pid, testsupport.BackendPID(t, pool), "the pool replaced the connection to the stopped backend")
 }
 
 // Issue 14 item 2: rows the client holds reach the reader while the server

@@ -41,6 +41,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/localpg"
 )
 
@@ -59,21 +60,11 @@ var serverSettings = map[string]string{
 // timeBin is GNU time, which measures each tool's peak RSS (see measure).
 const timeBin = "/usr/bin/time"
 
-// tables are the two datasets; {N} is the row count. wide is bench/'s wide
-// dataset (same columns and values).
+// tables are the datasets: wide and narrow are bench/'s (package
+// testsupport); {N} is the row count.
 var tables = []struct{ name, gen string }{
-	{"wide", `select
-	g::int8                                                      as id,
-	case when g % 10 = 0 then null else 'name-' || md5(g::text) end as name,
-	((g::int8 * 7919) % 100000000 / 100.0)::numeric(12,2)        as amount,
-	timestamptz '2020-01-01 00:00:00+00' + g * interval '37 seconds' as created_at,
-	g % 3 <> 0                                                   as active,
-	(array['red','green','blue','cyan','magenta'])[1:(g % 5) + 1] as tags,
-	jsonb_build_object('n', g, 'even', g % 2 = 0, 'hash', left(md5(g::text), 8),
-	                   'score', (g % 1000) / 10.0)               as attrs,
-	md5(g::text)::uuid                                           as ref
-from generate_series(1,{N}) g`},
-	{"narrow", `select g::int4 as a, (g*2)::int4 as b from generate_series(1,{N}) g`},
+	{"wide", testsupport.WideSQL},
+	{"narrow", testsupport.NarrowSQL},
 	// huge is one row holding one text value of -huge-mb MiB ({MB}), with a
 	// double quote every 16 bytes so csv quotes it and jsonl escapes it:
 	// peak RSS for a single huge value. Measured only when -tables names it.

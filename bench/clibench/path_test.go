@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/encode"
+	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/localpg"
 	"github.com/streamcat/streamcat/session"
 )
@@ -71,13 +71,13 @@ func testMain(m *testing.M) int {
 	}
 	defer pool.Close()
 	for _, t := range tables {
-		n, err := envRows("CLIBENCH_"+strings.ToUpper(t.name)+"_ROWS", map[string]int{"wide": 500_000, "narrow": 2_000_000}[t.name])
+		n, err := testsupport.EnvRows("CLIBENCH_"+strings.ToUpper(t.name)+"_ROWS", map[string]int{"wide": 500_000, "narrow": 2_000_000}[t.name])
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "clibench:", err)
 			return 2
 		}
 		for _, sql := range []string{
-			"create unlogged table " + t.name + " as " + strings.ReplaceAll(t.gen, "{N}", strconv.Itoa(n)),
+			"create unlogged table " + t.name + " as " + testsupport.Generate(t.gen, n),
 			"vacuum (analyze) " + t.name,
 			"select count(*) from " + t.name,
 		} {
@@ -91,18 +91,6 @@ func testMain(m *testing.M) int {
 	}
 	pathPool = pool
 	return m.Run()
-}
-
-func envRows(name string, def int) (int, error) {
-	s := os.Getenv(name)
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.ParseInt(s, 0, 64)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%s=%q: want a positive row count", name, s)
-	}
-	return int(n), nil
 }
 
 // countWriter counts what reaches io.Discard (as the CLI's countingWriter).

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/internal/testsupport"
 )
 
 // hardQuery has values that stress quoting and type output.
@@ -88,30 +89,19 @@ func decodeAll(t *testing.T, data string) []any {
 	return out
 }
 
-func rowToJSON(t *testing.T, query string) []any {
+// rowToJSONValues decodes row_to_json of every row of query, the oracle of the
+// jsonl format.
+func rowToJSONValues(t *testing.T, query string) []any {
 	t.Helper()
-	pool := testdb.Pool(t)
-	rows, err := pool.Query(context.Background(), "select row_to_json(t)::text from ("+query+") t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []any
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, decodeAll(t, s)...)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, line := range testsupport.RowToJSON(t, testdb.Pool(t), query) {
+		out = append(out, decodeAll(t, string(line))...)
 	}
 	return out
 }
 
 func TestJSONLMatchesRowToJSON(t *testing.T) {
-	want := rowToJSON(t, hardQuery)
+	want := rowToJSONValues(t, hardQuery)
 	r := sc(t, "--format", "jsonl", hardQuery)
 	wantOK(t, r)
 	scan := bufio.NewScanner(strings.NewReader(r.stdout))
