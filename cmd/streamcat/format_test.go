@@ -124,7 +124,7 @@ func TestJSONLMatchesRowToJSON(t *testing.T) {
 		t.Errorf("json differs from row_to_json\n got: %v\nwant: %v", arr, want)
 	}
 
-	want = rowToJSON(t, bigQuery)
+	want = rowToJSONValues(t, bigQuery)
 	got = decodeAll(t, sc2(t, "--format", "jsonl", bigQuery).stdout)
 	if !reflect.DeepEqual(got, want) {
 		t.Error("jsonl of big values differs from row_to_json")
