@@ -25,15 +25,16 @@ type tracked struct {
 	ptr     unsafe.Pointer // the struct
 	plan    *trackPlan
 	st      status
-	id      identity // persistent and deleting objects
-	snap    snapshot // persistent and deleting objects: the row as last loaded or flushed
 	expired bool     // reload at the next load through the session
-	// expiredCols limits expired to these fields (nil: all of them)
-	expiredCols []int
-	seq         uint64 // order of Add, for pending objects
+	key     any      // persistent and deleting objects: the identity's key (see identity)
+	snap    snapshot // persistent and deleting objects: the row as last loaded or flushed
+	seq     uint64   // order of Add, for pending objects
 }
 
 func (t *tracked) m() *mapping.Type { return t.plan.m }
+
+// identity is t's identity-map key (persistent and deleting objects).
+func (t *tracked) identity() identity { return identity{t.m().Go, t.key} }
 
 // unitOfWork is a session's identity map and change tracking. It lives with
 // the session and, like the session, is used from one goroutine at a time.
@@ -41,8 +42,13 @@ type unitOfWork struct {
 	s     *Session
 	self  weak.Pointer[unitOfWork]
 	byPtr map[unsafe.Pointer]*tracked // every object the session holds
-	byKey map[identity]*tracked       // persistent and deleting objects
-	seq   uint64
+	// byKey indexes persistent and deleting objects by type, then key: a
+	// 16-byte key per object rather than a type-and-key pair
+	byKey   map[reflect.Type]map[any]*tracked
+	pending []*tracked // in Add order; entries no longer pending are skipped
+	seq     uint64
+	// expiredCols limits an object's expiry to these fields (absent: all)
+	expiredCols map[*tracked][]int
 
 	// undo is what the open transaction's flushes changed, so that Rollback
 	// (or a savepoint's) can put the objects back; marks[i] is where the
@@ -57,11 +63,48 @@ type unitOfWork struct {
 // uow returns the session's unit of work, making it on first use.
 func (s *Session) uow() *unitOfWork {
 	if s.work == nil {
-		u := &unitOfWork{s: s, byPtr: map[unsafe.Pointer]*tracked{}, byKey: map[identity]*tracked{}}
+		u := &unitOfWork{s: s, byPtr: map[unsafe.Pointer]*tracked{}, byKey: map[reflect.Type]map[any]*tracked{}}
 		u.self = weak.Make(u)
 		s.work = u
 	}
 	return s.work
+}
+
+// lookup finds the persistent or deleting object with identity id.
+func (u *unitOfWork) lookup(id identity) *tracked { return u.byKey[id.t][id.k] }
+
+// index files t under id.
+func (u *unitOfWork) index(id identity, t *tracked) {
+	m := u.byKey[id.t]
+	if m == nil {
+		m = map[any]*tracked{}
+		u.byKey[id.t] = m
+	}
+	m[id.k] = t
+	t.key = id.k
+}
+
+// reserve makes room in the index of type typ for n objects when it is
+// empty, so that a big load does not grow the map step by step.
+func (u *unitOfWork) reserve(typ reflect.Type, n int) {
+	if len(u.byKey[typ]) == 0 {
+		u.byKey[typ] = make(map[any]*tracked, n)
+	}
+}
+
+// unindex removes t from the index, if it is filed there.
+func (u *unitOfWork) unindex(t *tracked) {
+	if m := u.byKey[t.m().Go]; m != nil && m[t.key] == t {
+		delete(m, t.key)
+	}
+}
+
+// rekey files t under its current key, if that changed.
+func (u *unitOfWork) rekey(t *tracked) {
+	if id, _ := keyOf(t.m(), t.ptr); id != t.identity() {
+		u.unindex(t)
+		u.index(id, t)
+	}
 }
 
 // hold records t as held by this session.
@@ -73,9 +116,10 @@ func (u *unitOfWork) hold(t *tracked) {
 // drop forgets t.
 func (u *unitOfWork) drop(t *tracked) {
 	delete(u.byPtr, t.ptr)
-	if t.st != pending && u.byKey[t.id] == t {
-		delete(u.byKey, t.id)
+	if t.st != pending {
+		u.unindex(t)
 	}
+	delete(u.expiredCols, t)
 	clearOwner(t.ptr, u.self)
 }
 
@@ -86,7 +130,8 @@ func (u *unitOfWork) dropAll() {
 	}
 	clear(u.byPtr)
 	clear(u.byKey)
-	u.undo, u.marks = nil, nil
+	clear(u.expiredCols)
+	u.pending, u.undo, u.marks = nil, nil, nil
 }
 
 // claim checks that o may join this session: no other session holds it.
@@ -148,13 +193,16 @@ func (s *Session) add(obj any) error {
 	if err := u.claim("Add", o); err != nil {
 		return err
 	}
-	if id, known := keyOf(o.m, o.ptr); known {
-		if other := u.byKey[id]; other != nil {
+	if keyKnown(o.m, o.ptr) {
+		id, _ := keyOf(o.m, o.ptr)
+		if other := u.lookup(id); other != nil {
 			return fmt.Errorf("session: Add(%s): %w", id.export(), ErrIdentityConflict)
 		}
 	}
 	u.seq++
-	u.hold(&tracked{ref: obj, ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq})
+	t := &tracked{ref: obj, ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq}
+	u.hold(t)
+	u.pending = append(u.pending, t)
 	// the objects its ref fields point to come along (SQLAlchemy's
 	// save-update cascade)
 	for _, r := range o.m.Refs {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
@@ -90,10 +91,7 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 	}
 	w := &flushWork{}
 	found := false
-	for _, t := range u.byPtr {
-		if set != nil && !set[t] {
-			continue
-		}
+	consider := func(t *tracked) {
 		switch t.st {
 		case pending:
 			w.inserts = append(w.inserts, t)
@@ -108,10 +106,26 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 			w.updates = append(w.updates, t)
 		}
 	}
+	if set != nil {
+		for t := range set {
+			consider(t)
+		}
+		sortTracked(w.inserts)
+	} else {
+		for _, t := range u.pending { // already in Add order
+			if t.st == pending && u.byPtr[t.ptr] == t {
+				consider(t)
+			}
+		}
+		for _, byKey := range u.byKey {
+			for _, t := range byKey {
+				consider(t)
+			}
+		}
+	}
 	if !found {
 		return nil, nil
 	}
-	sortTracked(w.inserts)
 	sortTracked(w.deletes)
 	return w, nil
 }
@@ -352,14 +366,15 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		}
 		u.drop(t)
 	}
+	snapshotSlabs(done.inserted)
 	for _, t := range done.inserted {
 		if inTx {
 			u.undo = append(u.undo, undoEntry{t: t, was: pending, fields: j.before(t)})
 		}
 		t.st = persistent
-		t.id, _ = keyOf(t.m(), t.ptr)
+		id, _ := keyOf(t.m(), t.ptr)
 		t.plan.take(&t.snap, t.ptr)
-		u.byKey[t.id] = t
+		u.index(id, t)
 	}
 	for _, t := range done.updated {
 		if inTx {
@@ -371,10 +386,29 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 			u.undo = append(u.undo, undoEntry{t: t, was: persistent, snap: old, fields: j.before(t)})
 		}
 		t.plan.take(&t.snap, t.ptr)
-		if id, _ := keyOf(t.m(), t.ptr); id != t.id { // the key itself was updated
-			delete(u.byKey, t.id)
-			t.id = id
-			u.byKey[id] = t
+		u.rekey(t) // the key itself may have been updated
+	}
+	u.pending = slices.DeleteFunc(u.pending, func(t *tracked) bool { return t.st != pending || u.byPtr[t.ptr] != t })
+}
+
+// snapshotSlabs gives the new snapshots of inserted objects their memory in
+// one allocation per type, instead of one per object.
+func snapshotSlabs(ts []*tracked) {
+	count := map[*trackPlan]int{}
+	for _, t := range ts {
+		if t.snap.shallow == nil {
+			count[t.plan]++
+		}
+	}
+	slabs := make(map[*trackPlan]reflect.Value, len(count))
+	next := make(map[*trackPlan]int, len(count))
+	for p, n := range count {
+		slabs[p] = reflect.MakeSlice(reflect.SliceOf(p.m.Go), n, n)
+	}
+	for _, t := range ts {
+		if t.snap.shallow == nil {
+			t.snap.shallow = slabs[t.plan].Index(next[t.plan]).Addr().UnsafePointer()
+			next[t.plan]++
 		}
 	}
 }

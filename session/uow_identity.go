@@ -121,6 +121,17 @@ func keyOf(m *mapping.Type, base unsafe.Pointer) (id identity, ok bool) {
 	return makeIdentity(m.Go, vals), ok
 }
 
+// keyKnown reports whether the struct at base has its key: no key field is
+// a server-generated one still zero. It allocates nothing.
+func keyKnown(m *mapping.Type, base unsafe.Pointer) bool {
+	for _, k := range m.Keys {
+		if f := &m.Fields[k]; f.Default && fieldIsZero(base, f) {
+			return false
+		}
+	}
+	return true
+}
+
 // IdentityKey returns the identity of obj, a pointer to a mapped struct:
 // its type and current primary-key values (SQLAlchemy's identity_key). It
 // needs no session.

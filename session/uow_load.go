@@ -44,7 +44,7 @@ func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate
 		vals[i] = fieldValue(row, &m.Fields[k])
 	}
 	id := makeIdentity(m.Go, vals)
-	if t := u.byKey[id]; t != nil {
+	if t := u.lookup(id); t != nil {
 		if populate || t.expired {
 			u.refresh(t, row, populate, nil)
 		}
@@ -54,14 +54,14 @@ func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate
 	if t == nil {
 		t = new(tracked)
 	}
-	*t = tracked{ref: ref, ptr: row, plan: planTracking(m), st: persistent, id: id}
+	*t = tracked{ref: ref, ptr: row, plan: planTracking(m), st: persistent}
 	if snap != nil {
 		t.snap.shallow = snap
 		t.plan.takeDeep(&t.snap, row)
 	} else {
 		t.plan.take(&t.snap, row)
 	}
-	u.byKey[id] = t
+	u.index(id, t)
 	u.hold(t)
 	return t
 }
@@ -73,7 +73,7 @@ func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate
 func (u *unitOfWork) refresh(t *tracked, row unsafe.Pointer, overwrite bool, only []int) {
 	m := t.m()
 	if only == nil && t.expired {
-		only = t.expiredCols
+		only = u.expiredCols[t]
 	}
 	fields := only
 	if fields == nil {
@@ -105,7 +105,8 @@ func (u *unitOfWork) refresh(t *tracked, row unsafe.Pointer, overwrite bool, onl
 		}
 	}
 	t.snap = fresh
-	t.expired, t.expiredCols = false, nil
+	t.expired = false
+	delete(u.expiredCols, t)
 }
 
 // mergeFields returns a struct with base's fields, but those in only taken
@@ -164,6 +165,7 @@ func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]
 	populate := populating(ctx)
 	out := make([]*T, len(rows))
 	// one allocation each for the records and the snapshots of all the rows
+	u.reserve(m.Go, len(rows))
 	slots := make([]tracked, len(rows))
 	snaps := make([]T, len(rows))
 	copy(snaps, rows)
@@ -240,7 +242,7 @@ func get[T any](ctx context.Context, s *Session, op string, key []any) (*T, erro
 	}
 	u := s.uow()
 	if id, ok := lookupKey(m, key); ok {
-		if t := u.byKey[id]; t != nil && !t.expired && !populating(ctx) {
+		if t := u.lookup(id); t != nil && !t.expired && !populating(ctx) {
 			if t.st == deleting {
 				return nil, nil
 			}
@@ -289,7 +291,7 @@ func (s *Session) Refresh(ctx context.Context, obj any, columns ...string) error
 	m := t.m()
 	only, err := fieldsNamed(m, columns)
 	if err != nil {
-		return fmt.Errorf("session: Refresh(%s): %w", t.id.export(), err)
+		return fmt.Errorf("session: Refresh(%s): %w", t.identity().export(), err)
 	}
 	key := make([]any, len(m.Keys))
 	for i, k := range m.Keys {
@@ -297,7 +299,7 @@ func (s *Session) Refresh(ctx context.Context, obj any, columns ...string) error
 	}
 	row := reflect.New(m.Go)
 	if err := s.scanRow(ctx, getSQL(m), key, m, row.UnsafePointer()); err != nil {
-		return fmt.Errorf("session: Refresh(%s): %w", t.id.export(), err)
+		return fmt.Errorf("session: Refresh(%s): %w", t.identity().export(), err)
 	}
 	u := s.work
 	t.expired = false
@@ -340,15 +342,24 @@ func (s *Session) Expire(obj any, columns ...string) error {
 	}
 	only, err := fieldsNamed(t.m(), columns)
 	if err != nil {
-		return fmt.Errorf("session: Expire(%s): %w", t.id.export(), err)
+		return fmt.Errorf("session: Expire(%s): %w", t.identity().export(), err)
 	}
-	if t.expired && t.expiredCols == nil {
-		return nil
+	u := s.work
+	if t.expired && u.expiredCols[t] == nil {
+		return nil // already expired whole
 	}
-	if only != nil && t.expired {
-		only = append(only, t.expiredCols...)
+	if only == nil {
+		delete(u.expiredCols, t)
+	} else {
+		if t.expired {
+			only = append(only, u.expiredCols[t]...)
+		}
+		if u.expiredCols == nil {
+			u.expiredCols = map[*tracked][]int{}
+		}
+		u.expiredCols[t] = only
 	}
-	t.expired, t.expiredCols = true, only
+	t.expired = true
 	return nil
 }
 

@@ -123,6 +123,7 @@ func columnList(m *mapping.Type, idx []int) string {
 // multi-row VALUES insert in the order of the list).
 func insertChunk(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
 	var b strings.Builder
+	b.Grow(64 + len(m.Quoted) + len(ts)*len(sh.write)*8)
 	b.WriteString("insert into ")
 	b.WriteString(m.Quoted)
 	args := make([]any, 0, len(ts)*len(sh.write))
@@ -282,7 +283,7 @@ func updateRows(ctx context.Context, tx flushConn, ts []*tracked, cols [][]int, 
 				return fmt.Errorf("update %s: %w", m.Quoted, err)
 			}
 			if tag.RowsAffected() != 1 {
-				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.id.export()}
+				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.identity().export()}
 			}
 			continue
 		}
@@ -294,7 +295,7 @@ func updateRows(ctx context.Context, tx flushConn, ts []*tracked, cols [][]int, 
 		}
 		if err := br.QueryRow().Scan(targets...); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.id.export()}
+				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.identity().export()}
 			}
 			return fmt.Errorf("update %s: %w", m.Quoted, err)
 		}
@@ -459,8 +460,8 @@ func deleteChunk(ctx context.Context, tx flushConn, m *mapping.Type, cols []int,
 		return deleteError(m, err)
 	}
 	for _, t := range ts {
-		if !gone[t.id] {
-			return &StaleDataError{Op: "DELETE", Object: t.ref, Key: t.id.export()}
+		if !gone[t.identity()] {
+			return &StaleDataError{Op: "DELETE", Object: t.ref, Key: t.identity().export()}
 		}
 	}
 	return nil

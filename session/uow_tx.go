@@ -66,8 +66,8 @@ func (u *unitOfWork) rewind(mark savepointMark) {
 		case deleting: // deleted: persistent again
 			t.st, t.snap = persistent, e.snap
 			t.plan.restore(&t.snap, t.ptr)
-			t.id, _ = keyOf(t.m(), t.ptr)
-			u.byKey[t.id] = t
+			id, _ := keyOf(t.m(), t.ptr)
+			u.index(id, t)
 			u.hold(t)
 			t.expired = true
 		}
@@ -80,16 +80,6 @@ func (u *unitOfWork) rewind(mark savepointMark) {
 	}
 }
 
-// rekey files t under its current key.
-func (u *unitOfWork) rekey(t *tracked) {
-	if id, _ := keyOf(t.m(), t.ptr); id != t.id {
-		if u.byKey[t.id] == t {
-			delete(u.byKey, t.id)
-		}
-		t.id = id
-		u.byKey[id] = t
-	}
-}
 
 // committed is called after the outermost transaction committed.
 func (u *unitOfWork) committed(expire bool) {
@@ -125,7 +115,8 @@ func (u *unitOfWork) rolledBack() {
 func (u *unitOfWork) expireAll() {
 	for _, t := range u.byPtr {
 		if t.st != pending {
-			t.expired, t.expiredCols = true, nil
+			t.expired = true
+			delete(u.expiredCols, t)
 		}
 	}
 }
