@@ -226,8 +226,8 @@ func ownerOf(ptr unsafe.Pointer) *unitOfWork {
 
 // ObjectSession returns the session that holds obj (a pointer to a mapped
 // struct), or nil when none does (SQLAlchemy's object_session). The lookup
-// keeps neither the object nor the session alive. Call it from the
-// goroutine that uses that session.
+// keeps neither the object nor the session alive, and is safe from any
+// goroutine (the session it returns is not: use it from its own).
 func ObjectSession(obj any) *Session {
 	o, err := inspect("ObjectSession", obj)
 	if err != nil {
