@@ -33,7 +33,10 @@ func describe(ctx context.Context, conn *pgx.Conn, query string, nparams int) (*
 		if kw == "COPY" {
 			return nil, usagef("QUERY must return rows; COPY does not: give its query instead (COPY (SELECT ...) TO STDOUT WITH (FORMAT csv) is streamcat --format csv 'SELECT ...')")
 		}
-		if kw == "" {
+		switch kw {
+		case "SELECT", "VALUES", "TABLE", "WITH":
+			return nil, usagef("QUERY must return rows with at least one column; this %s has no result columns", kw)
+		case "":
 			kw = "this statement"
 		}
 		return nil, usagef("QUERY must return rows; %s returns none (streamcat does not run statements without a result; use psql for those)", kw)

@@ -31,6 +31,7 @@ func TestRefusesStatementsWithoutRows(t *testing.T) {
 		"set work_mem = '1MB'",
 		"begin",
 		"/* a comment */ truncate refuse_t",
+		"select", // rows, but no columns to write
 	} {
 		r := sc(t, "--header", "--stats", q)
 		wantFail(t, r, 2, "QUERY must return rows")

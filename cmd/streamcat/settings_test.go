@@ -22,11 +22,17 @@ func TestLibpqEnvironment(t *testing.T) {
 		{"PGTZ", []string{"PGTZ=Asia/Tokyo"}, "select timestamptz '2024-01-02 00:00:00+00'", "2024-01-02 09:00:00+09\n"},
 		{"PGOPTIONS", []string{"PGOPTIONS=-c extra_float_digits=-3"}, "select 0.1::float8 * 3", "0.3\n"},
 		{"PGCLIENTENCODING", []string{"PGCLIENTENCODING=LATIN1"}, "select 'caf' || chr(233)", "caf\xe9\n"},
+		// JSON is UTF-8 whatever the client encoding
+		{"PGCLIENTENCODING jsonl", []string{"PGCLIENTENCODING=LATIN1"}, "select 'caf' || chr(233) as s", `{"s":"café"}` + "\n"},
 		{"application_name default", nil, "select current_setting('application_name')", "streamcat\n"},
 		{"PGAPPNAME", []string{"PGAPPNAME=nightly-export"}, "select current_setting('application_name')", "nightly-export\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runBinEnv(t, tc.env, "--dsn", dsn, tc.query)
+			args := []string{"--dsn", dsn, tc.query}
+			if strings.HasSuffix(tc.name, "jsonl") {
+				args = append(args, "--format", "jsonl")
+			}
+			r := runBinEnv(t, tc.env, args...)
 			wantOK(t, r)
 			if r.stdout != tc.want {
 				t.Errorf("got %q, want %q", r.stdout, tc.want)

@@ -20,9 +20,10 @@ Connection (as psql; the flags win over the connection string):
                        the server binaries installed); removed at exit
   --init FILE.sql      with --embedded: run this script first (several
                        statements allowed)
-  PGDATESTYLE, PGTZ, PGOPTIONS and PGCLIENTENCODING apply as in psql; the
-  application_name is "streamcat" unless set; connecting gives up after 10s
-  unless connect_timeout (PGCONNECT_TIMEOUT) says otherwise.
+  PGDATESTYLE, PGTZ, PGOPTIONS and PGCLIENTENCODING apply as in psql (jsonl
+  and json are always UTF-8); the application_name is "streamcat" unless
+  set; connecting gives up after 10s unless connect_timeout
+  (PGCONNECT_TIMEOUT) says otherwise.
 
 Query:
   -f, --file FILE      read QUERY from FILE ("-" is stdin)
