@@ -124,7 +124,7 @@ func (s *sink) commit() error {
 		}
 		return nil
 	}
-	err := f.Sync()
+	err := fsyncFile(f)
 	if err == nil {
 		err = f.Chmod(destMode(s.dest))
 	}
@@ -138,7 +138,7 @@ func (s *sink) commit() error {
 		os.Remove(f.Name())
 		return fmt.Errorf("-o %s: %v", s.user, pathErr(err))
 	}
-	if err := syncDir(filepath.Dir(s.dest)); err != nil {
+	if err := fsyncDir(filepath.Dir(s.dest)); err != nil {
 		f.Close()
 		return fmt.Errorf("-o %s: sync directory: %v", s.user, pathErr(err))
 	}
@@ -176,6 +176,13 @@ func destMode(dest string) os.FileMode {
 	syscall.Umask(mask)
 	return os.FileMode(0o666) &^ os.FileMode(mask)
 }
+
+// fsyncFile and fsyncDir are variables so a test can watch when they run
+// (a power loss, which they guard against, cannot be produced in a test).
+var (
+	fsyncFile = (*os.File).Sync
+	fsyncDir  = syncDir
+)
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
