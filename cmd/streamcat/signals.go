@@ -19,7 +19,8 @@ var sigTERM os.Signal = syscall.SIGTERM
 // hardExitAfter bounds the way out after a signal: the cancel request gets
 // cancelGrace, the socket deadline then breaks any read, and the rest
 // (closing the connection, removing a temporary file) is quick. Should
-// anything still hang past this, the process exits anyway.
+// anything still hang past this (a write to a pipe nobody reads, say), the
+// process exits anyway.
 const hardExitAfter = cancelGrace + 2*time.Second
 
 // signals turns SIGINT and SIGTERM into a cancelled context (which sends
@@ -79,7 +80,7 @@ func (s *signals) watch(out *sink, stderr io.Writer) {
 			os.Exit(exitSIGINT)
 		case <-deadline:
 			out.abort()
-			fmt.Fprintf(stderr, "streamcat: %s (cancel sent, no answer from server; gave up after %v)\n", sigWord(first), hardExitAfter)
+			fmt.Fprintf(stderr, "streamcat: %s (a cancel request was sent; still not done %v later, so exiting without waiting)\n", sigWord(first), hardExitAfter)
 			os.Exit(sigCode(first))
 		}
 	}

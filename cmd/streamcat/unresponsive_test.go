@@ -240,3 +240,38 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestSignalWhileOutputBlocked: a signal ends the run within a bound even
+// when streamcat is stuck writing to a pipe nobody reads, which no
+// deadline on the connection can break.
+func TestSignalWhileOutputBlocked(t *testing.T) {
+	marker := "blocked_output_marker"
+	cmd := command(t, "--dsn", testdb.DSN(), "select g as "+marker+", repeat('x', 500) from generate_series(1, 1000000) g")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close() // open and never read
+	var errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = pw, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	waitClientWrite(t, marker) // everything in between is full
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if el := time.Since(start); el > exitBound {
+		t.Errorf("took %v to exit", el)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130; stderr %q", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "exiting without waiting") {
+		t.Errorf("stderr %q", errb.String())
+	}
+	waitGone(t, marker)
+}
