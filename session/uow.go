@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"sync"
 	"unsafe"
 	"weak"
 
@@ -41,7 +42,11 @@ func (t *tracked) identity() identity { return identity{t.m().Go, t.key} }
 type unitOfWork struct {
 	s     *Session
 	self  weak.Pointer[unitOfWork]
-	byPtr map[unsafe.Pointer]*tracked // every object the session holds
+	// byPtr is every object the session holds. The session's goroutine
+	// reads it freely and writes it under mu; other goroutines (another
+	// session's Add, ObjectSession) read it under mu.
+	mu    sync.RWMutex
+	byPtr map[unsafe.Pointer]*tracked
 	// byKey indexes persistent and deleting objects by type, then key: a
 	// 16-byte key per object rather than a type-and-key pair
 	byKey   map[reflect.Type]map[any]*tracked
@@ -65,6 +70,7 @@ func (s *Session) uow() *unitOfWork {
 	if s.work == nil {
 		u := &unitOfWork{s: s, byPtr: map[unsafe.Pointer]*tracked{}, byKey: map[reflect.Type]map[any]*tracked{}}
 		u.self = weak.Make(u)
+		register(u)
 		s.work = u
 	}
 	return s.work
@@ -109,26 +115,27 @@ func (u *unitOfWork) rekey(t *tracked) {
 
 // hold records t as held by this session.
 func (u *unitOfWork) hold(t *tracked) {
+	u.mu.Lock()
 	u.byPtr[t.ptr] = t
-	setOwner(t.ptr, u.self)
+	u.mu.Unlock()
 }
 
 // drop forgets t.
 func (u *unitOfWork) drop(t *tracked) {
+	u.mu.Lock()
 	delete(u.byPtr, t.ptr)
+	u.mu.Unlock()
 	if t.st != pending {
 		u.unindex(t)
 	}
 	delete(u.expiredCols, t)
-	clearOwner(t.ptr, u.self)
 }
 
 // dropAll forgets every object.
 func (u *unitOfWork) dropAll() {
-	for _, t := range u.byPtr {
-		clearOwner(t.ptr, u.self)
-	}
+	u.mu.Lock()
 	clear(u.byPtr)
+	u.mu.Unlock()
 	clear(u.byKey)
 	clear(u.expiredCols)
 	u.pending, u.undo, u.marks = nil, nil, nil
@@ -136,7 +143,7 @@ func (u *unitOfWork) dropAll() {
 
 // claim checks that o may join this session: no other session holds it.
 func (u *unitOfWork) claim(op string, o object) error {
-	if other := ownerOf(o.ptr); other != nil && other != u {
+	if other := ownerOf(o.ptr, u); other != nil {
 		return fmt.Errorf("session: %s(%T): %w", op, o.ref, ErrOtherSession)
 	}
 	return nil

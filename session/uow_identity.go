@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -171,57 +172,52 @@ func inspect(op string, obj any) (object, error) {
 	return object{ref: obj, ptr: v.UnsafePointer(), m: m}, nil
 }
 
-// owners maps the address of each object a session holds to that session,
-// without keeping either alive: it answers ObjectSession and refuses an
-// object to a second session. Keys are addresses (Go's heap objects do not
-// move), values weak pointers to the unit of work. An entry is removed
-// whenever its session stops holding the object, so while an entry exists
-// its object is alive (the session holds it) and the address cannot have
-// been reused; the entries of a session dropped without Close point to a
-// unit of work that is gone, which reads as "no session". Sharded, so that
-// sessions on many goroutines rarely contend.
-var owners [64]ownerShard
-
-type ownerShard struct {
+// units is every live unit of work, by weak pointer, so that a session can
+// tell whether another one holds an object (Add refuses it) and
+// ObjectSession can find the holder, without an entry per object: those
+// cost memory per object and, with a map keyed by address, lookups that
+// slow down as objects come and go. A lookup asks each live session
+// instead, under that session's read lock: its cost grows with the number
+// of sessions alive at once (a few map lookups each), not with the objects
+// they hold. A unit of work leaves the set when it is collected.
+var units struct {
 	mu sync.Mutex
-	m  map[uintptr]weak.Pointer[unitOfWork]
+	m  map[weak.Pointer[unitOfWork]]struct{}
 }
 
-func shardOf(ptr unsafe.Pointer) *ownerShard {
-	a := uintptr(ptr)
-	return &owners[(a>>4^a>>10)&63]
-}
-
-func setOwner(ptr unsafe.Pointer, u weak.Pointer[unitOfWork]) {
-	sh := shardOf(ptr)
-	sh.mu.Lock()
-	if sh.m == nil {
-		sh.m = map[uintptr]weak.Pointer[unitOfWork]{}
+// register adds u to units until it is collected.
+func register(u *unitOfWork) {
+	units.mu.Lock()
+	if units.m == nil {
+		units.m = map[weak.Pointer[unitOfWork]]struct{}{}
 	}
-	sh.m[uintptr(ptr)] = u
-	sh.mu.Unlock()
+	units.m[u.self] = struct{}{}
+	units.mu.Unlock()
+	runtime.AddCleanup(u, func(w weak.Pointer[unitOfWork]) {
+		units.mu.Lock()
+		delete(units.m, w)
+		units.mu.Unlock()
+	}, u.self)
 }
 
-// clearOwner forgets ptr if u holds it.
-func clearOwner(ptr unsafe.Pointer, u weak.Pointer[unitOfWork]) {
-	sh := shardOf(ptr)
-	sh.mu.Lock()
-	if sh.m[uintptr(ptr)] == u {
-		delete(sh.m, uintptr(ptr))
+// ownerOf returns the live unit of work, other than except, that holds the
+// object at ptr, or nil.
+func ownerOf(ptr unsafe.Pointer, except *unitOfWork) *unitOfWork {
+	units.mu.Lock()
+	defer units.mu.Unlock()
+	for w := range units.m {
+		u := w.Value()
+		if u == nil || u == except {
+			continue
+		}
+		u.mu.RLock()
+		_, held := u.byPtr[ptr]
+		u.mu.RUnlock()
+		if held {
+			return u
+		}
 	}
-	sh.mu.Unlock()
-}
-
-// ownerOf returns the live unit of work holding the object at ptr, or nil.
-func ownerOf(ptr unsafe.Pointer) *unitOfWork {
-	sh := shardOf(ptr)
-	sh.mu.Lock()
-	w, ok := sh.m[uintptr(ptr)]
-	sh.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	return w.Value()
+	return nil
 }
 
 // ObjectSession returns the session that holds obj (a pointer to a mapped
@@ -233,7 +229,7 @@ func ObjectSession(obj any) *Session {
 	if err != nil {
 		return nil
 	}
-	if u := ownerOf(o.ptr); u != nil {
+	if u := ownerOf(o.ptr, nil); u != nil {
 		return u.s
 	}
 	return nil
