@@ -90,12 +90,34 @@ func (u *unitOfWork) index(id identity, t *tracked) {
 	t.key = id.k
 }
 
-// reserve makes room in the index of type typ for n objects when it is
-// empty, so that a big load does not grow the map step by step.
+// reserve makes room in the index of type typ for n more objects, so that
+// a big load or flush does not grow the map step by step: when n is more
+// than the index holds, it is rebuilt at its final size (the copy costs
+// less than the doublings it saves).
 func (u *unitOfWork) reserve(typ reflect.Type, n int) {
-	if len(u.byKey[typ]) == 0 {
-		u.byKey[typ] = make(map[any]*tracked, n)
+	old := u.byKey[typ]
+	if n <= len(old) {
+		return
 	}
+	m := make(map[any]*tracked, len(old)+n)
+	for k, t := range old {
+		m[k] = t
+	}
+	u.byKey[typ] = m
+}
+
+// reserveHeld makes room in byPtr for n more objects (see reserve).
+func (u *unitOfWork) reserveHeld(n int) {
+	if n <= len(u.byPtr) {
+		return
+	}
+	m := make(map[unsafe.Pointer]*tracked, len(u.byPtr)+n)
+	for k, t := range u.byPtr {
+		m[k] = t
+	}
+	u.mu.Lock()
+	u.byPtr = m
+	u.mu.Unlock()
 }
 
 // unindex removes t from the index, if it is filed there.

@@ -367,6 +367,13 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		u.drop(t)
 	}
 	snapshotSlabs(done.inserted)
+	perType := map[reflect.Type]int{}
+	for _, t := range done.inserted {
+		perType[t.m().Go]++
+	}
+	for typ, n := range perType {
+		u.reserve(typ, n)
+	}
 	for _, t := range done.inserted {
 		if inTx {
 			u.undo = append(u.undo, undoEntry{t: t, was: pending, fields: j.before(t)})

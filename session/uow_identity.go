@@ -110,6 +110,10 @@ func fieldIsZero(base unsafe.Pointer, f *mapping.Field) bool {
 // keyOf reads the identity of the struct at base; ok is false when a key
 // field is still zero (a key the server has yet to assign).
 func keyOf(m *mapping.Type, base unsafe.Pointer) (id identity, ok bool) {
+	if len(m.Keys) == 1 {
+		f := &m.Fields[m.Keys[0]]
+		return identity{m.Go, keyValue(fieldValue(base, f))}, !(f.Default && fieldIsZero(base, f))
+	}
 	vals := make([]any, len(m.Keys))
 	ok = true
 	for i, k := range m.Keys {

@@ -166,6 +166,7 @@ func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]
 	out := make([]*T, len(rows))
 	// one allocation each for the records and the snapshots of all the rows
 	u.reserve(m.Go, len(rows))
+	u.reserveHeld(len(rows))
 	slots := make([]tracked, len(rows))
 	snaps := make([]T, len(rows))
 	copy(snaps, rows)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,10 +45,9 @@ type insertShape struct {
 // shapeOf is the INSERT shape of one pending object: a `default` field
 // that is zero is left to the server and read back; read-only fields are
 // read back.
-func shapeOf(t *tracked) (insertShape, string) {
+func shapeOf(t *tracked) insertShape {
 	m := t.m()
 	var sh insertShape
-	var sig strings.Builder
 	for i := range m.Fields {
 		f := &m.Fields[i]
 		switch {
@@ -55,14 +55,35 @@ func shapeOf(t *tracked) (insertShape, string) {
 			sh.back = append(sh.back, i)
 		case f.Default && fieldIsZero(t.ptr, f):
 			sh.back = append(sh.back, i)
-			sig.WriteByte('d')
 		default:
 			sh.write = append(sh.write, i)
-			sig.WriteByte('w')
 		}
 	}
-	return sh, sig.String()
+	return sh
 }
+
+// shapeSig tells shapes apart without allocating: objects of one type
+// differ only in which default fields they leave to the server, so bit n is
+// set when the n-th default field is. Past 64 default fields two shapes can
+// share a signature, and the caller compares the shapes themselves.
+func shapeSig(t *tracked) (sig uint64, exact bool) {
+	m := t.m()
+	nd := 0
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		if !f.Default {
+			continue
+		}
+		if fieldIsZero(t.ptr, f) {
+			sig |= 1 << (nd % 64)
+		}
+		nd++
+	}
+	return sig, nd <= 64
+}
+
+// sameShape reports whether two shapes write the same fields.
+func sameShape(a, b insertShape) bool { return slices.Equal(a.write, b.write) }
 
 // insertRows inserts one level of one table's pending objects: grouped by
 // shape, in chunks, with COPY when nothing comes back.
@@ -76,19 +97,37 @@ func insertRows(ctx context.Context, tx flushConn, ts []*tracked, j *journal) er
 			}
 		}
 	}
-	var order []string
-	groups := map[string][]*tracked{}
-	shapes := map[string]insertShape{}
-	for _, t := range ts {
-		sh, sig := shapeOf(t)
-		if _, ok := groups[sig]; !ok {
-			order = append(order, sig)
-			shapes[sig] = sh
-		}
-		groups[sig] = append(groups[sig], t)
+	// group the objects by shape, keeping the order in which shapes appear
+	type group struct {
+		sh   insertShape
+		rows []*tracked
 	}
-	for _, sig := range order {
-		rows, sh := groups[sig], shapes[sig]
+	var groups []*group
+	bySig := map[uint64][]*group{}
+	for _, t := range ts {
+		sig, exact := shapeSig(t)
+		var g *group
+		if exact && len(bySig[sig]) == 1 {
+			g = bySig[sig][0]
+		} else {
+			sh := shapeOf(t)
+			for _, c := range bySig[sig] {
+				if sameShape(c.sh, sh) {
+					g = c
+					break
+				}
+			}
+		}
+		if g == nil {
+			sh := shapeOf(t)
+			g = &group{sh: sh}
+			groups = append(groups, g)
+			bySig[sig] = append(bySig[sig], g)
+		}
+		g.rows = append(g.rows, t)
+	}
+	for _, g := range groups {
+		rows, sh := g.rows, g.sh
 		if len(sh.back) == 0 && len(rows) >= copyMinRows {
 			if err := copyRows(ctx, tx, m, sh, rows); err != nil {
 				return err
