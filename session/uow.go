@@ -40,8 +40,8 @@ func (t *tracked) identity() identity { return identity{t.m().Go, t.key} }
 // unitOfWork is a session's identity map and change tracking. It lives with
 // the session and, like the session, is used from one goroutine at a time.
 type unitOfWork struct {
-	s     *Session
-	self  weak.Pointer[unitOfWork]
+	s    *Session
+	self weak.Pointer[unitOfWork]
 	// byPtr is every object the session holds. The session's goroutine
 	// reads it freely and writes it under mu; other goroutines (another
 	// session's Add, ObjectSession) read it under mu.

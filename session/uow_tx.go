@@ -80,7 +80,6 @@ func (u *unitOfWork) rewind(mark savepointMark) {
 	}
 }
 
-
 // committed is called after the outermost transaction committed.
 func (u *unitOfWork) committed(expire bool) {
 	u.undo, u.marks = nil, nil
