@@ -49,6 +49,7 @@ func copyOut(t *testing.T, query, with string) string {
 }
 
 func TestCopyIdentity(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	for _, tc := range []struct {
 		name string
 		args []string

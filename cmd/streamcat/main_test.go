@@ -305,6 +305,7 @@ func TestClosedStdout(t *testing.T) {
 }
 
 func TestSignals(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	for _, tc := range []struct {
 		sig  syscall.Signal
 		code int
@@ -386,6 +387,7 @@ func TestOutputFile(t *testing.T) {
 }
 
 func TestEmbedded(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	if testing.Short() {
 		t.Skip("starts a second cluster")
 	}

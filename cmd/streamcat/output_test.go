@@ -127,6 +127,7 @@ func TestOutputErrorNamesUserPath(t *testing.T) {
 // the next run to the same file removes it once nobody holds its lock, and
 // leaves the file of a live run alone.
 func TestStaleTempFilesRemoved(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.csv")
 	marker := "kill_marker_5521"

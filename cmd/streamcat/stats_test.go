@@ -16,6 +16,7 @@ import (
 // TestStatsAfterClosedStdout: --stats is printed when the reader went
 // away, with the rows that fully reached it.
 func TestStatsAfterClosedStdout(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	for _, format := range []string{"csv", "tsv", "jsonl", "json"} {
 		t.Run(format, func(t *testing.T) {
 			// csv: a quoted line break in every row must not count as a row
@@ -82,6 +83,7 @@ func wholeRows(format, s string) int {
 // TestProgressOffTerminal: forced progress on a pipe prints plain lines,
 // one every few seconds, never carriage returns.
 func TestProgressOffTerminal(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	r := sc(t, "--progress", "always", fmt.Sprintf("select 1 from pg_sleep(%v)", logRefresh.Seconds()+0.5))
 	wantOK(t, r)
 	if strings.ContainsAny(r.stderr, "\r\x1b") {

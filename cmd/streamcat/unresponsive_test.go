@@ -46,6 +46,7 @@ func stopBackend(t *testing.T, marker string) {
 // bound although the backend is stopped, with the documented code, a
 // message that says the cancel got no answer, and no temporary file left.
 func TestUnresponsiveServer(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	for _, tc := range []struct {
 		name    string
 		sig     syscall.Signal // 0: --timeout
@@ -95,6 +96,7 @@ func TestUnresponsiveServer(t *testing.T) {
 // TestSecondSIGINTExitsAtOnce: the second Ctrl-C does not wait for the
 // server.
 func TestSecondSIGINTExitsAtOnce(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	marker := "second_sigint_marker"
 	out := filepath.Join(t.TempDir(), "out.csv")
 	cmd := command(t, "--dsn", testdb.DSN(), "-o", out, "select pg_sleep(60) as "+marker)
@@ -126,6 +128,7 @@ func TestSecondSIGINTExitsAtOnce(t *testing.T) {
 // stopped still ends the run: the cancel request gets no answer, the
 // connection is dropped, exit 0.
 func TestEarlyEndUnresponsive(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	marker := "early_end_marker"
 	cmd := command(t, "--dsn", testdb.DSN(), "select g as "+marker+", repeat('x', 500) from generate_series(1, 1000000) g")
 	pr, pw, err := os.Pipe()
@@ -184,6 +187,7 @@ func waitClientWrite(t *testing.T, marker string) {
 // TestTimeoutCoversConnecting: a host that accepts TCP and never answers
 // is bounded by --timeout.
 func TestTimeoutCoversConnecting(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +249,7 @@ func (l *lockedBuffer) String() string {
 // when streamcat is stuck writing to a pipe nobody reads, which no
 // deadline on the connection can break.
 func TestSignalWhileOutputBlocked(t *testing.T) {
+	t.Parallel() // slow, and independent of the other tests
 	marker := "blocked_output_marker"
 	cmd := command(t, "--dsn", testdb.DSN(), "select g as "+marker+", repeat('x', 500) from generate_series(1, 1000000) g")
 	pr, pw, err := os.Pipe()
