@@ -249,3 +249,15 @@ func TestErrors_ShareOnePrefixStyle(t *testing.T) {
 	_, err = execute(t, pool, fiveRows).Columns("nope").First()
 	assert.Regexp(t, `^buffered: First: Columns: no such column "nope"`, err.Error())
 }
+
+func TestUniqueBy_AKeyThatPanicsOnADerivedViewIsAnError(t *testing.T) {
+	pool := testdb.Pool(t)
+	second := func(r buffered.Row) any { return r.At(1) } // a Scalars view has one column
+	view := execute(t, pool, fourRows).UniqueBy(second).Scalars()
+	var got []any
+	assert.NotPanics(t, func() { got = view.All() })
+	assert.Nil(t, got)
+	require.Error(t, view.Err())
+	assert.Contains(t, view.Err().Error(), "UniqueBy: the key function panicked")
+	assert.Contains(t, view.Err().Error(), "1 column(s)")
+}

@@ -100,7 +100,7 @@ func (u *uniqueFilter) seen(r rawRow, x any) (dup bool, err error) {
 		u.raw[k] = struct{}{}
 		return false, nil
 	}
-	k, err := u.key(r, x)
+	k, err := u.callKey(r, x)
 	if err != nil {
 		return false, err
 	}
@@ -138,4 +138,16 @@ func rawKey(r rawRow, p projection) string {
 		buf = append(buf, v...)
 	}
 	return string(buf)
+}
+
+// callKey runs the caller's key function, turning a panic into an error: a
+// key written for a whole row can index past the columns of a derived view
+// (Scalars, Columns), which passes it a Row of its own columns.
+func (u *uniqueFilter) callKey(r rawRow, x any) (k any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("UniqueBy: the key function panicked: %v (a view derived from a unique one passes the key a Row of its own %d column(s))", p, len(u.proj))
+		}
+	}()
+	return u.key(r, x)
 }
