@@ -22,8 +22,7 @@ const (
 
 // tracked is the session's record of one object.
 type tracked struct {
-	ref     any            // the program's *T: keeps it alive and is what the API hands back
-	ptr     unsafe.Pointer // the struct
+	ptr     unsafe.Pointer // the program's struct; holding it keeps the object alive
 	plan    *trackPlan
 	st      status
 	expired bool     // reload at the next load through the session
@@ -33,6 +32,10 @@ type tracked struct {
 }
 
 func (t *tracked) m() *mapping.Type { return t.plan.m }
+
+// object is the program's *T, as the API hands it back (no allocation: a
+// pointer fits in an interface as it is).
+func (t *tracked) object() any { return reflect.NewAt(t.m().Go, t.ptr).Interface() }
 
 // identity is t's identity-map key (persistent and deleting objects).
 func (t *tracked) identity() identity { return identity{t.m().Go, t.key} }
@@ -229,7 +232,7 @@ func (s *Session) add(obj any) error {
 		}
 	}
 	u.seq++
-	t := &tracked{ref: obj, ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq}
+	t := &tracked{ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq}
 	u.hold(t)
 	u.pending = append(u.pending, t)
 	// the objects its ref fields point to come along (SQLAlchemy's
@@ -357,7 +360,7 @@ func (s *Session) collect(keep func(*tracked) bool) []any {
 	sortTracked(out)
 	refs := make([]any, len(out))
 	for i, t := range out {
-		refs[i] = t.ref
+		refs[i] = t.object()
 	}
 	return refs
 }
@@ -397,7 +400,7 @@ func (s *Session) Objects() iter.Seq[any] {
 			return
 		}
 		for _, t := range s.work.byPtr {
-			if !yield(t.ref) {
+			if !yield(t.object()) {
 				return
 			}
 		}

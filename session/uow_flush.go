@@ -387,9 +387,6 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		if inTx {
 			old := snapshot{}
 			t.plan.take(&old, t.snap.shallow) // a copy of the old snapshot
-			if len(t.plan.deep) > 0 {
-				old.deep = append([]any(nil), t.snap.deep...)
-			}
 			u.undo = append(u.undo, undoEntry{t: t, was: persistent, snap: old, fields: j.before(t)})
 		}
 		t.plan.take(&t.snap, t.ptr)

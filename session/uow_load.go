@@ -30,15 +30,15 @@ func populating(ctx context.Context) bool {
 	return v
 }
 
-// load passes one row, scanned into the struct at row (owned by the caller
-// and referenced by ref), through the identity map: it returns the object
+// load passes one row, scanned into the struct at row (owned by the
+// caller), through the identity map: it returns the object
 // the session holds for that key, refreshed if it was expired or populate
 // is set, or row itself, now persistent.
 //
 // slot and snap, when not nil, are memory for the new record and for its
 // snapshot (already a copy of the row): Select allocates them for all its
 // rows at once.
-func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate bool, slot *tracked, snap unsafe.Pointer) *tracked {
+func (u *unitOfWork) load(m *mapping.Type, row unsafe.Pointer, populate bool, slot *tracked, snap unsafe.Pointer) *tracked {
 	vals := make([]any, len(m.Keys))
 	for i, k := range m.Keys {
 		vals[i] = fieldValue(row, &m.Fields[k])
@@ -54,7 +54,7 @@ func (u *unitOfWork) load(m *mapping.Type, ref any, row unsafe.Pointer, populate
 	if t == nil {
 		t = new(tracked)
 	}
-	*t = tracked{ref: ref, ptr: row, plan: planTracking(m), st: persistent}
+	*t = tracked{ptr: row, plan: planTracking(m), st: persistent}
 	if snap != nil {
 		t.snap.shallow = snap
 		t.plan.takeDeep(&t.snap, row)
@@ -172,7 +172,7 @@ func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]
 	copy(snaps, rows)
 	for i := range rows {
 		p := &rows[i]
-		out[i] = (*T)(u.load(m, p, unsafe.Pointer(p), populate, &slots[i], unsafe.Pointer(&snaps[i])).ptr)
+		out[i] = (*T)(u.load(m, unsafe.Pointer(p), populate, &slots[i], unsafe.Pointer(&snaps[i])).ptr)
 	}
 	return out, nil
 }
@@ -262,7 +262,7 @@ func get[T any](ctx context.Context, s *Session, op string, key []any) (*T, erro
 		return nil, nil
 	}
 	p := &row
-	t := u.load(m, p, unsafe.Pointer(p), populating(ctx), nil, nil)
+	t := u.load(m, unsafe.Pointer(p), populating(ctx), nil, nil)
 	if t.st == deleting {
 		return nil, nil
 	}

@@ -73,9 +73,12 @@ func hasPointers(t reflect.Type) bool {
 
 // snapshot is an object's column values as the database has them (as far
 // as the session knows): loaded, or last flushed.
+//
+// shallow points to a copy of the struct in which the fields compared
+// deeply hold deep copies of the object's values, so the snapshot shares
+// nothing the program can change in place.
 type snapshot struct {
-	shallow unsafe.Pointer // a copy of the struct
-	deep    []any          // deep copies of plan.deep's fields
+	shallow unsafe.Pointer
 }
 
 // take copies the struct at base into s (reusing s's memory).
@@ -88,18 +91,12 @@ func (p *trackPlan) take(s *snapshot, base unsafe.Pointer) {
 	p.takeDeep(s, base)
 }
 
-// takeDeep makes s's deep copies of the struct at base (s.shallow is
-// already a copy of it).
+// takeDeep replaces, in s (already a shallow copy of the struct at base),
+// the fields compared deeply with deep copies of base's.
 func (p *trackPlan) takeDeep(s *snapshot, base unsafe.Pointer) {
-	if len(p.deep) == 0 {
-		return
-	}
-	if s.deep == nil {
-		s.deep = make([]any, len(p.deep))
-	}
-	for j, i := range p.deep {
+	for _, i := range p.deep {
 		f := &p.m.Fields[i]
-		s.deep[j] = deepCopy(reflect.NewAt(f.Type, fieldPtr(base, f)).Elem()).Interface()
+		reflect.NewAt(f.Type, fieldPtr(s.shallow, f)).Elem().Set(deepCopy(reflect.NewAt(f.Type, fieldPtr(base, f)).Elem()))
 	}
 }
 
@@ -114,12 +111,7 @@ func (p *trackPlan) changed(s *snapshot, base unsafe.Pointer, i int) bool {
 		n := f.Type.Size()
 		return string(unsafe.Slice((*byte)(cur), n)) != string(unsafe.Slice((*byte)(old), n))
 	}
-	for j, d := range p.deep {
-		if d == i {
-			return !reflect.DeepEqual(reflect.NewAt(f.Type, cur).Elem().Interface(), s.deep[j])
-		}
-	}
-	return false
+	return !reflect.DeepEqual(reflect.NewAt(f.Type, cur).Elem().Interface(), reflect.NewAt(f.Type, old).Elem().Interface())
 }
 
 // changes returns the indexes of the fields that differ from s, skipping
@@ -139,9 +131,9 @@ func (p *trackPlan) changes(s *snapshot, base unsafe.Pointer) []int {
 func (p *trackPlan) restore(s *snapshot, base unsafe.Pointer) {
 	t := p.m.Go
 	reflect.NewAt(t, base).Elem().Set(reflect.NewAt(t, s.shallow).Elem())
-	for j, i := range p.deep {
+	for _, i := range p.deep { // the object must not share the snapshot's values
 		f := &p.m.Fields[i]
-		reflect.NewAt(f.Type, fieldPtr(base, f)).Elem().Set(deepCopy(reflect.ValueOf(s.deep[j])))
+		reflect.NewAt(f.Type, fieldPtr(base, f)).Elem().Set(deepCopy(reflect.NewAt(f.Type, fieldPtr(s.shallow, f)).Elem()))
 	}
 }
 

@@ -322,7 +322,7 @@ func updateRows(ctx context.Context, tx flushConn, ts []*tracked, cols [][]int, 
 				return fmt.Errorf("update %s: %w", m.Quoted, err)
 			}
 			if tag.RowsAffected() != 1 {
-				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.identity().export()}
+				return &StaleDataError{Op: "UPDATE", Object: t.object(), Key: t.identity().export()}
 			}
 			continue
 		}
@@ -334,7 +334,7 @@ func updateRows(ctx context.Context, tx flushConn, ts []*tracked, cols [][]int, 
 		}
 		if err := br.QueryRow().Scan(targets...); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return &StaleDataError{Op: "UPDATE", Object: t.ref, Key: t.identity().export()}
+				return &StaleDataError{Op: "UPDATE", Object: t.object(), Key: t.identity().export()}
 			}
 			return fmt.Errorf("update %s: %w", m.Quoted, err)
 		}
@@ -500,7 +500,7 @@ func deleteChunk(ctx context.Context, tx flushConn, m *mapping.Type, cols []int,
 	}
 	for _, t := range ts {
 		if !gone[t.identity()] {
-			return &StaleDataError{Op: "DELETE", Object: t.ref, Key: t.identity().export()}
+			return &StaleDataError{Op: "DELETE", Object: t.object(), Key: t.identity().export()}
 		}
 	}
 	return nil
