@@ -38,12 +38,8 @@ func populating(ctx context.Context) bool {
 // slot and snap, when not nil, are memory for the new record and for its
 // snapshot (already a copy of the row): Select allocates them for all its
 // rows at once.
-func (u *unitOfWork) load(m *mapping.Type, row unsafe.Pointer, populate bool, slot *tracked, snap unsafe.Pointer) *tracked {
-	vals := make([]any, len(m.Keys))
-	for i, k := range m.Keys {
-		vals[i] = fieldValue(row, &m.Fields[k])
-	}
-	id := makeIdentity(m.Go, vals)
+func (u *unitOfWork) load(plan *trackPlan, row unsafe.Pointer, populate bool, slot *tracked, snap unsafe.Pointer) *tracked {
+	id, _ := keyOf(plan.m, row) // a loaded key is the row's, zero or not
 	if t := u.lookup(id); t != nil {
 		if populate || t.expired {
 			u.refresh(t, row, populate, nil)
@@ -54,7 +50,7 @@ func (u *unitOfWork) load(m *mapping.Type, row unsafe.Pointer, populate bool, sl
 	if t == nil {
 		t = new(tracked)
 	}
-	*t = tracked{ptr: row, plan: planTracking(m), st: persistent}
+	*t = tracked{ptr: row, plan: plan, st: persistent}
 	if snap != nil {
 		t.snap.shallow = snap
 		t.plan.takeDeep(&t.snap, row)
@@ -170,9 +166,10 @@ func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]
 	slots := make([]tracked, len(rows))
 	snaps := make([]T, len(rows))
 	copy(snaps, rows)
+	plan := planTracking(m)
 	for i := range rows {
 		p := &rows[i]
-		out[i] = (*T)(u.load(m, unsafe.Pointer(p), populate, &slots[i], unsafe.Pointer(&snaps[i])).ptr)
+		out[i] = (*T)(u.load(plan, unsafe.Pointer(p), populate, &slots[i], unsafe.Pointer(&snaps[i])).ptr)
 	}
 	return out, nil
 }
@@ -262,7 +259,7 @@ func get[T any](ctx context.Context, s *Session, op string, key []any) (*T, erro
 		return nil, nil
 	}
 	p := &row
-	t := u.load(m, unsafe.Pointer(p), populating(ctx), nil, nil)
+	t := u.load(planTracking(m), unsafe.Pointer(p), populating(ctx), nil, nil)
 	if t.st == deleting {
 		return nil, nil
 	}
