@@ -27,6 +27,9 @@ type readState struct {
 	// breakCloses makes leaving a Rows/Partitions loop early close the
 	// result: streams set it so a break releases the connection at once.
 	breakCloses bool
+
+	// fetchSize is what FetchMany(0) and Partitions(0) read; 0: the default
+	fetchSize int
 }
 
 // next returns the next raw row. ok is false when there is none, and err

@@ -21,6 +21,10 @@ type ViewOptions struct {
 	// early (break, return, panic), as a stream must to release its
 	// connection. Without it the read position stays where the loop left it.
 	CloseOnBreak bool
+	// FetchSize is the rows FetchMany(0) returns and Partitions(0) puts in
+	// a chunk: the reference's yield_per. A stream passes the batch size
+	// it was asked for. Zero means DefaultFetchSize.
+	FetchSize int
 }
 
 // NewRowView returns a view that reads blocks of rows described by fields
@@ -31,6 +35,7 @@ type ViewOptions struct {
 func NewRowView(fields []pgconn.FieldDescription, connMap *pgtype.Map, src Source, opts ViewOptions) *RowView {
 	v := newRowView(newColumns(fields, connMap), src)
 	v.rs.breakCloses = opts.CloseOnBreak
+	v.rs.fetchSize = opts.FetchSize
 	return v
 }
 

@@ -1,6 +1,7 @@
 package buffered_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"testing"
@@ -260,4 +261,29 @@ func TestUniqueBy_AKeyThatPanicsOnADerivedViewIsAnError(t *testing.T) {
 	require.Error(t, view.Err())
 	assert.Contains(t, view.Err().Error(), "UniqueBy: the key function panicked")
 	assert.Contains(t, view.Err().Error(), "1 column(s)")
+}
+
+func TestFetchManyAndPartitions_ZeroMeansTheResultsFetchSize(t *testing.T) {
+	pool := testdb.Pool(t)
+	// a RowView over real rows with a fetch size of its own, as a stream
+	// passes its batch size (the reference's yield_per)
+	rows, err := pool.Query(context.Background(), "select g from generate_series(1, 10) g")
+	require.NoError(t, err)
+	fields := rows.FieldDescriptions()
+	b := buffered.NewBlock(len(fields), 10, 0)
+	for rows.Next() {
+		b.AppendRow(rows.RawValues())
+	}
+	require.NoError(t, rows.Err())
+	src := &fakeSource{blocks: []*buffered.Block{b}}
+	v := buffered.NewRowView(fields, nil, src, buffered.ViewOptions{FetchSize: 4})
+	assert.Len(t, v.FetchMany(0), 4)
+	var sizes []int
+	for chunk, err := range v.Partitions(0) {
+		require.NoError(t, err)
+		sizes = append(sizes, len(chunk))
+	}
+	assert.Equal(t, []int{4, 2}, sizes)
+	assert.Nil(t, v.FetchMany(-1))
+	assert.Contains(t, v.Err().Error(), "the default, 4")
 }

@@ -145,11 +145,12 @@ func (v *View[T]) FetchOne() (T, bool) {
 }
 
 // FetchMany returns up to n further rows; an empty slice once exhausted.
-// n = 0 means DefaultFetchSize rows, as the reference's fetchmany() with no
-// size uses the result's own size (never all the rows: FetchAll or All say
-// that). On failure, or when n < 0, it returns nil and Err says why.
+// n = 0 means the result's fetch size (ViewOptions.FetchSize, else
+// DefaultFetchSize), as the reference's fetchmany() with no size uses the
+// result's yield_per: never all the rows (FetchAll or All say that). On
+// failure, or when n < 0, it returns nil and Err says why.
 func (v *View[T]) FetchMany(n int) []T {
-	n, err := fetchSize("FetchMany", n)
+	n, err := v.fetchSize("FetchMany", n)
 	if err != nil {
 		v.note(err)
 		return nil
@@ -166,18 +167,22 @@ func (v *View[T]) FetchMany(n int) []T {
 func (v *View[T]) FetchAll() []T { return v.All() }
 
 // DefaultFetchSize is the rows FetchMany(0) returns and Partitions(0) puts
-// in a chunk: the largest batch a stream reads from the server by default
-// (stream.Options.MaxBatch; SQLAlchemy's max_row_buffer), so a default chunk
-// costs what one batch of the wire does.
+// in a chunk when the result sets no ViewOptions.FetchSize: the largest
+// batch a stream reads by default (stream.Options.MaxBatch; SQLAlchemy's
+// max_row_buffer), so a default chunk costs what one batch of the wire does.
 const DefaultFetchSize = 1000
 
-// fetchSize resolves a FetchMany or Partitions size: 0 is the default.
-func fetchSize(op string, n int) (int, error) {
+// fetchSize resolves a FetchMany or Partitions size: 0 is the result's.
+func (v *View[T]) fetchSize(op string, n int) (int, error) {
+	def := v.rs.fetchSize
+	if def <= 0 {
+		def = DefaultFetchSize
+	}
 	switch {
 	case n == 0:
-		return DefaultFetchSize, nil
+		return def, nil
 	case n < 0:
-		return 0, opErrorf(op, "size must be 0 (the default, %d) or more, got %d", DefaultFetchSize, n)
+		return 0, opErrorf(op, "size must be 0 (the default, %d) or more, got %d", def, n)
 	}
 	return n, nil
 }
@@ -217,12 +222,12 @@ func (v *View[T]) Rows() iter.Seq2[T, error] {
 }
 
 // Partitions returns an iterator over the remaining rows in chunks of at most
-// size rows (the last may be shorter; never empty); size 0 means
-// DefaultFetchSize. Each chunk is a new slice the caller may keep. Errors
+// size rows (the last may be shorter; never empty); size 0 means the
+// result's fetch size, as in FetchMany. Each chunk is a new slice the caller may keep. Errors
 // and early exit behave as in Rows.
 func (v *View[T]) Partitions(size int) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
-		size, err := fetchSize("Partitions", size)
+		size, err := v.fetchSize("Partitions", size)
 		if err != nil {
 			v.note(err)
 			yield(nil, err)
