@@ -279,3 +279,24 @@ func TestStructs_OfAResultWithNoColumnsNamesTheMissingField(t *testing.T) {
 	got := buffered.Structs[empty](execute(t, pool, "select from generate_series(1, 2)")).All()
 	assert.Equal(t, []empty{{}, {}}, got, "no fields, no columns: one value per row")
 }
+
+func TestStructs_DuplicateColumnNamesAreAmbiguous(t *testing.T) {
+	pool := testdb.Pool(t)
+	type onlyX struct {
+		X int32 `db:"x"`
+	}
+	res := execute(t, pool, "select 4 as x, 2 as x")
+	_, err := buffered.Structs[onlyX](res).One()
+	require.ErrorIs(t, err, buffered.ErrAmbiguousColumn)
+	assert.Contains(t, err.Error(), "positions 0 and 1")
+	assert.Contains(t, err.Error(), "field X")
+
+	type twoOnOne struct {
+		UserID int32 // user_id, by its name
+		Other  int32 `db:"userid"`
+	}
+	res = execute(t, pool, "select 1 as userid")
+	_, err = buffered.Structs[twoOnOne](res).One()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "fields UserID and Other both match column \"userid\"")
+}

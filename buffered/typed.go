@@ -161,7 +161,7 @@ func columnForField(cols *columns, p projection, name string, normalize bool) (i
 		for i, j := range p {
 			if eq(cols.names[j]) {
 				if at >= 0 {
-					return -1, fmt.Errorf("column %q is ambiguous: the result has it at positions %d and %d; alias one of them", name, at, i)
+					return -1, fmt.Errorf("%w: column %q matches positions %d and %d of the result; alias one of them in the SQL, or tag the field `db:\"-\"`", ErrAmbiguousColumn, name, at, i)
 				}
 				at = i
 			}
