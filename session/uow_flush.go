@@ -41,10 +41,6 @@ import (
 // itself cannot be rolled back (the connection is gone), the session fails
 // every call with ErrPendingRollback until Rollback or Close.
 //
-// The INSERT, COPY and DELETE statements of a flush take pointers to the
-// objects' fields as arguments (no allocation per value): a pgx tracer sees
-// pointers there, and values in UPDATEs.
-//
 // Cost: one round trip to open and one to end the flush's transaction or
 // savepoint, one per 1000 inserted rows of a table (or one COPY), one for
 // all updates, one per table with deletions, and one catalog query per table

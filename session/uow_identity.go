@@ -101,14 +101,6 @@ func fieldValue(base unsafe.Pointer, f *mapping.Field) any {
 	return reflect.NewAt(f.Type, fieldPtr(base, f)).Elem().Interface()
 }
 
-// fieldArg is field f of the struct at base as a statement argument: a
-// pointer to the field, which pgx encodes as the value it points to (a nil
-// pointer field as NULL). Unlike fieldValue it allocates nothing; the
-// struct must not change until the statement has been sent.
-func fieldArg(base unsafe.Pointer, f *mapping.Field) any {
-	return reflect.NewAt(f.Type, fieldPtr(base, f)).Interface()
-}
-
 // fieldIsZero reports whether field f of the struct at base is its type's
 // zero value.
 func fieldIsZero(base unsafe.Pointer, f *mapping.Field) bool {

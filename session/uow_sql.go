@@ -192,7 +192,7 @@ func insertChunk(ctx context.Context, tx flushConn, m *mapping.Type, sh insertSh
 			n++
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(n))
-			args = append(args, fieldArg(t.ptr, &m.Fields[k]))
+			args = append(args, fieldValue(t.ptr, &m.Fields[k]))
 		}
 		b.WriteByte(')')
 	}
@@ -284,7 +284,7 @@ func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 		t := ts[i]
 		i++
 		for c, k := range sh.write {
-			row[c] = fieldArg(t.ptr, &m.Fields[k])
+			row[c] = fieldValue(t.ptr, &m.Fields[k])
 		}
 		return row, nil
 	})
@@ -463,7 +463,7 @@ func deleteChunk(ctx context.Context, tx flushConn, m *mapping.Type, cols []int,
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			args = append(args, fieldArg(t.snap.shallow, &m.Fields[k]))
+			args = append(args, fieldValue(t.snap.shallow, &m.Fields[k]))
 			b.WriteString("$" + strconv.Itoa(len(args)))
 		}
 		b.WriteByte(')')
