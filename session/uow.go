@@ -54,6 +54,7 @@ type unitOfWork struct {
 	// 16-byte key per object rather than a type-and-key pair
 	byKey   map[reflect.Type]map[any]*tracked
 	pending []*tracked // in Add order; entries no longer pending are skipped
+	free    []tracked  // records not handed out yet (see newTracked)
 	seq     uint64
 	// expiredCols limits an object's expiry to these fields (absent: all)
 	expiredCols map[*tracked][]int
@@ -77,6 +78,20 @@ func (s *Session) uow() *unitOfWork {
 		s.work = u
 	}
 	return s.work
+}
+
+// trackedChunk is how many records Add takes at once from the allocator:
+// one allocation per chunk instead of one per object.
+const trackedChunk = 256
+
+// newTracked returns a zeroed record from the current chunk.
+func (u *unitOfWork) newTracked() *tracked {
+	if len(u.free) == 0 {
+		u.free = make([]tracked, trackedChunk)
+	}
+	t := &u.free[0]
+	u.free = u.free[1:]
+	return t
 }
 
 // lookup finds the persistent or deleting object with identity id.
@@ -232,7 +247,8 @@ func (s *Session) add(obj any) error {
 		}
 	}
 	u.seq++
-	t := &tracked{ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq}
+	t := u.newTracked()
+	*t = tracked{ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq}
 	u.hold(t)
 	u.pending = append(u.pending, t)
 	// the objects its ref fields point to come along (SQLAlchemy's

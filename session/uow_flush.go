@@ -201,6 +201,7 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 type journal struct {
 	saved map[*tracked]unsafe.Pointer
 	order []*tracked
+	slabs map[reflect.Type]*structSlab // the copies' memory
 }
 
 // save copies t's struct before its first change in this flush.
@@ -211,10 +212,44 @@ func (j *journal) save(t *tracked) {
 	if j.saved == nil {
 		j.saved = map[*tracked]unsafe.Pointer{}
 	}
-	cp := reflect.New(t.m().Go)
-	cp.Elem().Set(reflect.NewAt(t.m().Go, t.ptr).Elem())
-	j.saved[t] = cp.UnsafePointer()
+	if j.slabs == nil {
+		j.slabs = map[reflect.Type]*structSlab{}
+	}
+	typ := t.m().Go
+	sl := j.slabs[typ]
+	if sl == nil {
+		sl = &structSlab{typ: typ}
+		j.slabs[typ] = sl
+	}
+	cp := sl.next()
+	reflect.NewAt(typ, cp).Elem().Set(reflect.NewAt(typ, t.ptr).Elem())
+	j.saved[t] = cp
 	j.order = append(j.order, t)
+}
+
+// structSlab hands out zeroed structs of one type from slices that grow
+// 16, 32, ... up to slabMax structs, instead of one allocation each.
+type structSlab struct {
+	typ  reflect.Type
+	cur  reflect.Value // a []typ
+	used int
+}
+
+// slabMax caps one slab: big enough that allocations are rare, small
+// enough that a slab kept alive by one struct wastes little.
+const slabMax = 1024
+
+func (s *structSlab) next() unsafe.Pointer {
+	if !s.cur.IsValid() || s.used == s.cur.Len() {
+		n := 16
+		if s.cur.IsValid() {
+			n = min(2*s.cur.Len(), slabMax)
+		}
+		s.cur, s.used = reflect.MakeSlice(reflect.SliceOf(s.typ), n, n), 0
+	}
+	p := s.cur.Index(s.used).Addr().UnsafePointer()
+	s.used++
+	return p
 }
 
 // before returns t's struct as it was before the flush (nil if the flush
