@@ -103,6 +103,15 @@ func ForTests(ctx context.Context, opts Options) (*Cluster, error) {
 	return Start(ctx, opts)
 }
 
+const (
+	// probeTimeout bounds one connection attempt while the server starts:
+	// a local connection answers in milliseconds once it listens.
+	probeTimeout = time.Second
+	// probeInterval spaces the attempts: start-up takes a few hundred
+	// milliseconds, so this costs at most one interval of waiting.
+	probeInterval = 50 * time.Millisecond
+)
+
 // defaultStartTimeout bounds initdb plus the first start: a few seconds on
 // an idle machine, much more on a loaded CI runner with a cold disk cache.
 const defaultStartTimeout = 60 * time.Second
@@ -250,7 +259,7 @@ func (c *Cluster) start(ctx context.Context, port int, extra map[string]string) 
 	c.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 
 	for {
-		probe, cancel := context.WithTimeout(ctx, time.Second)
+		probe, cancel := context.WithTimeout(ctx, probeTimeout)
 		conn, err := pgconn.Connect(probe, c.dsn)
 		cancel()
 		if err == nil {
@@ -262,10 +271,16 @@ func (c *Cluster) start(ctx context.Context, port int, extra map[string]string) 
 		case <-ctx.Done():
 			c.kill()
 			return fmt.Errorf("localpg: postgres did not accept connections in time: %w; log:\n%s", ctx.Err(), readTail(logPath, 20))
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(probeInterval):
 		}
 	}
 }
+
+// stopGrace is how long Stop waits for a fast shutdown (which rolls back
+// what is open and writes a checkpoint) before it kills the server: a
+// throwaway cluster's data does not matter, but a clean stop keeps the
+// log quiet and the port free at once.
+const stopGrace = 15 * time.Second
 
 // Stop shuts the server down (fast shutdown, then SIGKILL after 15 s) and
 // removes the cluster directory. It is safe to call more than once; for an
@@ -279,7 +294,7 @@ func (c *Cluster) Stop() error {
 			_ = c.cmd.Process.Signal(syscall.SIGINT)
 			select {
 			case <-c.exited:
-			case <-time.After(15 * time.Second):
+			case <-time.After(stopGrace):
 				c.kill()
 			}
 		}
