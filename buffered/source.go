@@ -23,7 +23,10 @@ type Recycler interface {
 }
 
 // Interrupter is a Source whose pending Next can be ended from another
-// goroutine (a stream stops its producer and cancels its query).
+// goroutine (a stream stops its producer and cancels its query). Next then
+// returns an error saying the rows were cut short (a stream's
+// ErrInterrupted), so an interrupted read never looks complete; a Close
+// without Interrupt ends the source without one.
 type Interrupter interface {
 	Interrupt()
 }

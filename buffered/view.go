@@ -335,9 +335,9 @@ func (v *View[T]) FetchAvailable(max int) ([]T, error) {
 	return out, nil
 }
 
-// Interrupt asks the source to stop from any goroutine: a read waiting for
-// rows of a stream returns (as if the rows had ended) once the producer has
-// stopped and cancelled the query. It is the one method that is safe to
+// Interrupt asks the source to stop from any goroutine: reads of a stream
+// get the rows already sent, then an error (package stream's
+// ErrInterrupted), once the producer has stopped and cancelled the query. It is the one method that is safe to
 // call concurrently with a read; Close afterwards as usual. For a buffered
 // result it does nothing.
 func (v *View[T]) Interrupt() {
