@@ -100,3 +100,21 @@ func (a *arrivals) scan(b []byte) {
 func (a *arrivals) ready(buffered int) bool {
 	return a.complete > a.total-int64(buffered)
 }
+
+// completedBy reports whether the next n bytes of the stream (queued in the
+// kernel, not yet handed to pgx) complete the message pgx is in the middle
+// of, or the next one when pgx is at a boundary. peek reads the first of
+// those bytes without consuming them; it is needed only for a header.
+func (a *arrivals) completedBy(n int, peek func([]byte) int) bool {
+	if a.hn == 0 && a.left > 0 { // inside a body
+		return int64(n) >= a.left
+	}
+	var hdr [5]byte // at a boundary, or inside a header
+	copy(hdr[:], a.hdr[:a.hn])
+	k := len(hdr) - a.hn
+	if n < k || peek(hdr[a.hn:]) < k {
+		return false
+	}
+	size := int64(hdr[1])<<24 | int64(hdr[2])<<16 | int64(hdr[3])<<8 | int64(hdr[4])
+	return int64(n) >= int64(k)+max(size-4, 0)
+}

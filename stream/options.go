@@ -62,6 +62,12 @@ const (
 	// measured one: the first block's byte room is allocated from it.
 	// Afterwards blocks are sized from the rows seen.
 	firstRowBytes = 64
+	// arrivalWait: when the rows a batch holds are all that has arrived, the
+	// producer waits this long for more bytes on the socket before it sends
+	// the batch. Rows that flow arrive within microseconds, so full batches
+	// stay full; a row followed by a slow one reaches the reader at most
+	// this much later than it arrived.
+	arrivalWait = time.Millisecond
 	// keepBlockFactor: a block may end up to one row past MaxBatchBytes, and
 	// append doubles its room; a block with more than twice MaxBatchBytes of
 	// room grew for an unusually large row and is not kept for reuse.

@@ -123,19 +123,46 @@ func dataRowBytes(values [][]byte) int {
 }
 
 // waitsForServer returns a test of whether the next row must still come
-// from the socket: the rows pgx holds complete are all read. With
-// TrackArrivals it knows exactly; without, it assumes the worst only when
-// pgx holds no bytes at all.
+// from the server: no complete message waits in pgx's buffer, nor in the
+// socket's receive queue. A fast stream always has the next row at hand,
+// so it keeps full batches; a slow server's rows go out as they arrive.
+//
+// With TrackArrivals (session.PoolConfig) it knows where pgx is in the
+// message framing, and on Linux it counts the bytes queued in the kernel
+// (and peeks at a header when it needs the length), so it tells a complete
+// message from part of one; when the queue is empty it waits up to
+// arrivalWait for bytes before answering. Without TrackArrivals it answers
+// yes only when pgx holds no byte and the socket stays silent for
+// arrivalWait.
 func (p *producer) waitsForServer() func() bool {
 	conn := p.rows.Conn()
 	if conn == nil {
 		return func() bool { return false }
 	}
 	fe := conn.PgConn().Frontend()
-	if a := arrivalsOf(fe); a != nil {
+	sock := newSocketPeek(conn.PgConn().Conn())
+	a := arrivalsOf(fe)
+	if a == nil {
+		return func() bool {
+			return fe.ReadBufferLen() == 0 && (sock == nil || !sock.readableWithin(arrivalWait))
+		}
+	}
+	if sock == nil {
 		return func() bool { return !a.ready(fe.ReadBufferLen()) }
 	}
-	return func() bool { return fe.ReadBufferLen() == 0 }
+	return func() bool {
+		if a.ready(fe.ReadBufferLen()) {
+			return false
+		}
+		queued := sock.queued()
+		if a.completedBy(queued, sock.peek) {
+			return false
+		}
+		if queued > 0 || !sock.readableWithin(arrivalWait) {
+			return true // part of a row waits for the server, or nothing came
+		}
+		return !a.completedBy(sock.queued(), sock.peek)
+	}
 }
 
 // finish ends the query and gives the connection back. After an early stop
