@@ -52,7 +52,7 @@ type unitOfWork struct {
 	byPtr map[unsafe.Pointer]*tracked
 	// byKey indexes persistent and deleting objects by type, then key: a
 	// 16-byte key per object rather than a type-and-key pair
-	byKey   map[reflect.Type]map[any]*tracked
+	byKey   map[reflect.Type]*keyIndex
 	pending []*tracked // in Add order; entries no longer pending are skipped
 	free    []tracked  // records not handed out yet (see newTracked)
 	seq     uint64
@@ -72,7 +72,7 @@ type unitOfWork struct {
 // uow returns the session's unit of work, making it on first use.
 func (s *Session) uow() *unitOfWork {
 	if s.work == nil {
-		u := &unitOfWork{s: s, byPtr: map[unsafe.Pointer]*tracked{}, byKey: map[reflect.Type]map[any]*tracked{}}
+		u := &unitOfWork{s: s, byPtr: map[unsafe.Pointer]*tracked{}, byKey: map[reflect.Type]*keyIndex{}}
 		u.self = weak.Make(u)
 		register(u)
 		s.work = u
@@ -94,34 +94,114 @@ func (u *unitOfWork) newTracked() *tracked {
 	return t
 }
 
+// keyIndex is one type's identity map. Integer keys, the common case
+// (identity and serial columns), live in a map keyed by int64, which hashes
+// and compares without going through an interface; other keys (strings,
+// UUIDs, composite keys) in a map keyed by the key as an any.
+type keyIndex struct {
+	ints  map[int64]*tracked
+	other map[any]*tracked
+}
+
+// intKey reports k as an int64 when it is a Go integer.
+func intKey(k any) (int64, bool) {
+	switch v := k.(type) {
+	case int64:
+		return v, true
+	case int32:
+		return int64(v), true
+	case int:
+		return int64(v), true
+	case int16:
+		return int64(v), true
+	case int8:
+		return int64(v), true
+	}
+	return 0, false
+}
+
+func (x *keyIndex) get(k any) *tracked {
+	if n, ok := intKey(k); ok {
+		return x.ints[n]
+	}
+	return x.other[k]
+}
+
+func (x *keyIndex) put(k any, t *tracked) {
+	if n, ok := intKey(k); ok {
+		if x.ints == nil {
+			x.ints = map[int64]*tracked{}
+		}
+		x.ints[n] = t
+		return
+	}
+	if x.other == nil {
+		x.other = map[any]*tracked{}
+	}
+	x.other[k] = t
+}
+
+func (x *keyIndex) remove(k any, t *tracked) {
+	if n, ok := intKey(k); ok {
+		if x.ints[n] == t {
+			delete(x.ints, n)
+		}
+	} else if x.other[k] == t {
+		delete(x.other, k)
+	}
+}
+
+// all iterates over the index.
+func (x *keyIndex) all(yield func(*tracked) bool) {
+	for _, t := range x.ints {
+		if !yield(t) {
+			return
+		}
+	}
+	for _, t := range x.other {
+		if !yield(t) {
+			return
+		}
+	}
+}
+
 // lookup finds the persistent or deleting object with identity id.
-func (u *unitOfWork) lookup(id identity) *tracked { return u.byKey[id.t][id.k] }
+func (u *unitOfWork) lookup(id identity) *tracked {
+	if x := u.byKey[id.t]; x != nil {
+		return x.get(id.k)
+	}
+	return nil
+}
 
 // index files t under id.
 func (u *unitOfWork) index(id identity, t *tracked) {
-	m := u.byKey[id.t]
-	if m == nil {
-		m = map[any]*tracked{}
-		u.byKey[id.t] = m
+	x := u.byKey[id.t]
+	if x == nil {
+		x = &keyIndex{}
+		u.byKey[id.t] = x
 	}
-	m[id.k] = t
+	x.put(id.k, t)
 	t.key = id.k
 }
 
-// reserve makes room in the index of type typ for n more objects, so that
-// a big load or flush does not grow the map step by step: when n is more
-// than the index holds, it is rebuilt at its final size (the copy costs
-// less than the doublings it saves).
+// reserve makes room in the index of type typ for n more integer-keyed
+// objects, so that a big load or flush does not grow the map step by step:
+// when n is more than the index holds, it is rebuilt at its final size
+// (the copy costs less than the doublings it saves).
 func (u *unitOfWork) reserve(typ reflect.Type, n int) {
-	old := u.byKey[typ]
-	if n <= len(old) {
+	x := u.byKey[typ]
+	if x == nil {
+		x = &keyIndex{}
+		u.byKey[typ] = x
+	}
+	if n <= len(x.ints) {
 		return
 	}
-	m := make(map[any]*tracked, len(old)+n)
-	for k, t := range old {
+	m := make(map[int64]*tracked, len(x.ints)+n)
+	for k, t := range x.ints {
 		m[k] = t
 	}
-	u.byKey[typ] = m
+	x.ints = m
 }
 
 // reserveHeld makes room in byPtr for n more objects (see reserve).
@@ -140,8 +220,8 @@ func (u *unitOfWork) reserveHeld(n int) {
 
 // unindex removes t from the index, if it is filed there.
 func (u *unitOfWork) unindex(t *tracked) {
-	if m := u.byKey[t.m().Go]; m != nil && m[t.key] == t {
-		delete(m, t.key)
+	if x := u.byKey[t.m().Go]; x != nil {
+		x.remove(t.key, t)
 	}
 }
 

@@ -117,8 +117,8 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 				consider(t)
 			}
 		}
-		for _, byKey := range u.byKey {
-			for _, t := range byKey {
+		for _, x := range u.byKey {
+			for t := range x.all {
 				consider(t)
 			}
 		}
