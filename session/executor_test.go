@@ -121,16 +121,10 @@ func TestExecutor_ASessionStarvingItselfGetsAnError(t *testing.T) {
 func TestExecutor_LostCommitReplyIsUnknownNotSafeToRetry(t *testing.T) {
 	// a COMMIT whose reply never arrives cannot be made by a healthy server:
 	// the fault proxy swallows the reply and cuts the link
-	cfg, err := pgxpool.ParseConfig(testdb.DSN())
-	require.NoError(t, err)
-	proxy, err := faultproxy.ForConfig(&cfg.ConnConfig.Config)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, proxy.Close()) })
-	proxy.Redirect(&cfg.ConnConfig.Config)
-	pool := testdb.PoolWithConfig(t, cfg)
+	pool, proxy := proxiedPool(t)
 	direct := testdb.Pool(t)
 	ctx := context.Background()
-	_, err = direct.Exec(ctx, "drop table if exists commit_unknown; create table commit_unknown (id int)")
+	_, err := direct.Exec(ctx, "drop table if exists commit_unknown; create table commit_unknown (id int)")
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = direct.Exec(context.Background(), "drop table commit_unknown") })
 
@@ -238,16 +232,10 @@ func TestExecutor_StaleConnectionsAreRetriedOnce(t *testing.T) {
 
 func TestExecutor_ALostConnectionIsReportedOnce(t *testing.T) {
 	// a connection cut in the middle of a transaction: the fault proxy
-	cfg, err := pgxpool.ParseConfig(testdb.DSN())
-	require.NoError(t, err)
-	proxy, err := faultproxy.ForConfig(&cfg.ConnConfig.Config)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, proxy.Close()) })
-	proxy.Redirect(&cfg.ConnConfig.Config)
-	pool := testdb.PoolWithConfig(t, cfg)
+	pool, proxy := proxiedPool(t)
 	ctx := context.Background()
 
-	err = session.NewMaker(pool).Begin(ctx, func(ctx context.Context, s *session.Session) error {
+	err := session.NewMaker(pool).Begin(ctx, func(ctx context.Context, s *session.Session) error {
 		proxy.Cut()
 		_, err := s.Execute(ctx, "select 1")
 		return err
@@ -263,4 +251,17 @@ func TestExecutor_ALostConnectionIsReportedOnce(t *testing.T) {
 	_, err = s.Execute(ctx, "select 1")
 	require.Error(t, err)
 	assert.NoError(t, s.Close(ctx), "Close does not repeat the loss")
+}
+
+// proxiedPool is a test pool whose connections go through a fault proxy,
+// for faults a healthy server does not produce on demand.
+func proxiedPool(t *testing.T) (*pgxpool.Pool, *faultproxy.Proxy) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testdb.DSN())
+	require.NoError(t, err)
+	proxy, err := faultproxy.ForConfig(&cfg.ConnConfig.Config)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, proxy.Close()) })
+	proxy.Redirect(&cfg.ConnConfig.Config)
+	return testdb.PoolWithConfig(t, cfg), proxy
 }

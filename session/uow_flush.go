@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"reflect"
 	"slices"
 	"unsafe"
@@ -130,20 +131,41 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 	return w, nil
 }
 
+// refPairs iterates over t's ref fields whose target the session holds:
+// each referencing field of t with the target and its matching key field.
+func (u *unitOfWork) refPairs(t *tracked) iter.Seq2[*mapping.Field, keySource] {
+	return func(yield func(*mapping.Field, keySource) bool) {
+		m := t.m()
+		for _, r := range m.Refs {
+			target := u.byPtr[*(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset))]
+			if target == nil {
+				continue
+			}
+			tm := target.m()
+			for i, c := range r.Columns {
+				if i >= len(tm.Keys) {
+					break
+				}
+				if !yield(&m.Fields[c], keySource{target, &tm.Fields[tm.Keys[i]]}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// keySource is one key field of a ref's target.
+type keySource struct {
+	t *tracked
+	f *mapping.Field
+}
+
 // refsDiffer reports whether a ref field of t points to an object whose key
 // differs from t's referencing columns.
 func (u *unitOfWork) refsDiffer(t *tracked) bool {
-	m := t.m()
-	for _, r := range m.Refs {
-		target := u.byPtr[*(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset))]
-		if target == nil {
-			continue
-		}
-		tm := target.m()
-		for i, c := range r.Columns {
-			if i < len(tm.Keys) && !reflect.DeepEqual(keyValue(fieldValue(t.ptr, &m.Fields[c])), keyValue(fieldValue(target.ptr, &tm.Fields[tm.Keys[i]]))) {
-				return true
-			}
+	for f, src := range u.refPairs(t) {
+		if !reflect.DeepEqual(keyValue(fieldValue(t.ptr, f)), keyValue(fieldValue(src.t.ptr, src.f))) {
+			return true
 		}
 	}
 	return false
@@ -345,27 +367,14 @@ func (u *unitOfWork) write(ctx context.Context, tx flushConn, w *flushWork, j *j
 // copyRefs fills t's referencing columns from the keys of the objects its
 // ref fields point to, where those are held by the session and have keys.
 func (u *unitOfWork) copyRefs(t *tracked, j *journal) {
-	m := t.m()
-	for _, r := range m.Refs {
-		target := u.byPtr[*(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset))]
-		if target == nil {
-			continue
+	for f, src := range u.refPairs(t) {
+		if fieldIsZero(src.t.ptr, src.f) {
+			continue // not inserted yet
 		}
-		tm := target.m()
-		for i, c := range r.Columns {
-			if i >= len(tm.Keys) {
-				break
-			}
-			kf, f := &tm.Fields[tm.Keys[i]], &m.Fields[c]
-			if fieldIsZero(target.ptr, kf) {
-				continue // not inserted yet
-			}
-			src := reflect.NewAt(kf.Type, fieldPtr(target.ptr, kf)).Elem()
-			dst := reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Elem()
-			v, ok := convertKey(src, f.Type)
-			if ok && !reflect.DeepEqual(dst.Interface(), v.Interface()) {
-				j.setField(t, f, v)
-			}
+		v, ok := convertKey(reflect.NewAt(src.f.Type, fieldPtr(src.t.ptr, src.f)).Elem(), f.Type)
+		dst := reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Elem()
+		if ok && !reflect.DeepEqual(dst.Interface(), v.Interface()) {
+			j.setField(t, f, v)
 		}
 	}
 }

@@ -9,13 +9,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/internal/faultproxy"
-	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/session"
 )
 
@@ -623,15 +620,9 @@ func TestUnitOfWork_FlushThatLosesTheConnectionNeedsARollback(t *testing.T) {
 	// a lost connection in the middle of a flush cannot be produced by a
 	// healthy server on demand: the fault proxy swallows the INSERT's reply
 	// and cuts the link
-	cfg, err := pgxpool.ParseConfig(testdb.DSN())
-	require.NoError(t, err)
-	proxy, err := faultproxy.ForConfig(&cfg.ConnConfig.Config)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, proxy.Close()) })
-	proxy.Redirect(&cfg.ConnConfig.Config)
-	pool := testdb.PoolWithConfig(t, cfg)
+	pool, proxy := proxiedPool(t)
 	ctx := context.Background()
-	_, err = pool.Exec(ctx, uowTeardown+";"+uowSchema)
+	_, err := pool.Exec(ctx, uowTeardown+";"+uowSchema)
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), uowTeardown) })
 
