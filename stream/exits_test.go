@@ -308,3 +308,30 @@ func TestStream_InterruptFromAnotherGoroutine(t *testing.T) {
 	testdb.AssertNoAcquired(t, pool)
 	assert.False(t, queryRunning(t, "interrupt-marker"))
 }
+
+// FetchMany(0) and Partitions(0) read the batch size the stream was asked
+// for (the reference's yield_per), in both stream kinds.
+func TestStream_FetchSizeIsTheFixedBatch(t *testing.T) {
+	pool := newPool(t)
+	ctx := context.Background()
+	st := open(t, pool, ctx, "select g from generate_series(1, 100) g", stream.Options{FixedBatch: 7})
+	assert.Len(t, st.FetchMany(0), 7)
+	for part, err := range st.Partitions(0) {
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(part), 7)
+		if len(part) < 7 {
+			assert.Equal(t, 93%7, len(part), "only the last partition is short")
+		}
+	}
+	require.NoError(t, st.Err())
+
+	s := session.NewMaker(pool).New()
+	defer s.Close(ctx)
+	_, err := s.Begin(ctx)
+	require.NoError(t, err)
+	cur, err := s.Stream(ctx, "select g from generate_series(1, 100) g",
+		session.StreamOptions{ServerCursor: true, Options: stream.Options{FixedBatch: 9}})
+	require.NoError(t, err)
+	assert.Len(t, cur.FetchMany(0), 9)
+	cur.Close()
+}

@@ -30,7 +30,7 @@ func OpenFetch(ctx context.Context, opts Options, fetch Fetch, done func()) (*Re
 	}
 	fields := rows.FieldDescriptions()
 	typeMap := rows.Conn().TypeMap()
-	cur := buffered.NewRowView(fields, typeMap, src, buffered.ViewOptions{CloseOnBreak: true})
+	cur := buffered.NewRowView(fields, typeMap, src, buffered.ViewOptions{CloseOnBreak: true, FetchSize: opts.FixedBatch})
 	src.first, err = src.read(rows, 1)
 	if err != nil {
 		src.Close()

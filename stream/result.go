@@ -95,7 +95,7 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 	// reader's last reference is gone, the cleanup can stop the producer.
 	h := &handle{p}
 	runtime.AddCleanup(h, (*producer).dropped, p)
-	cur := buffered.NewRowView(rows.FieldDescriptions(), typeMap, h, buffered.ViewOptions{CloseOnBreak: true})
+	cur := buffered.NewRowView(rows.FieldDescriptions(), typeMap, h, buffered.ViewOptions{CloseOnBreak: true, FetchSize: opts.FixedBatch})
 	go p.run() // owned by the Result: Close and exhaustion wait for it, and so does the cleanup of a dropped one
 	return &Result{RowView: cur}, nil
 }
