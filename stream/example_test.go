@@ -44,13 +44,11 @@ func ExampleResult_Rows() {
 			break // the other 999,997 rows are never sent
 		}
 	}
-	fmt.Println("connections in use:", pool.Stat().AcquiredConns())
 	// Output:
 	// [id name]
 	// 1 item 1
 	// 2 item 2
 	// 3 item 3
-	// connections in use: 0
 }
 
 // Partitions hands a stream over in chunks, for batch work such as bulk
