@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -116,6 +117,24 @@ func (s *Session) Stream(ctx context.Context, sql string, args ...any) (*stream.
 	})
 }
 
+// streamEndTimeout bounds the statements that tidy up after a stream in a
+// transaction (RELEASE or ROLLBACK TO its savepoint, CLOSE of its cursor)
+// unless the stream's Options.ExitTimeout says otherwise: they run after
+// the caller's context may have ended, and on a connection that stopped
+// answering they must not wait forever. It is the stream package's own
+// default for an early end.
+const streamEndTimeout = 2 * time.Second
+
+// endContext is the context of a stream's tidy-up statements: not ended
+// by the caller's context, but bounded.
+func endContext(ctx context.Context, opts stream.Options) (context.Context, context.CancelFunc) {
+	d := opts.ExitTimeout
+	if d <= 0 {
+		d = streamEndTimeout
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
+}
+
 // streamSavepoint guards a stream inside a transaction: ending a stream
 // early cancels its statement, which would abort the whole transaction, so
 // the stream rolls back to this savepoint instead and the transaction goes
@@ -139,7 +158,8 @@ func (s *Session) streamInTx(ctx context.Context, opts StreamOptions, sql string
 	}, opts.Options, func(err error, cancelled bool) {
 		defer s.leave()
 		s.txStream.Store(nil)
-		bg := context.WithoutCancel(ctx)
+		bg, cancel := endContext(ctx, opts.Options)
+		defer cancel()
 		switch {
 		case cancelled && ctx.Err() == nil:
 			_, _ = s.exec.exec(bg, tx, kindRollTo, "ROLLBACK TO SAVEPOINT "+streamSavepoint)
@@ -192,7 +212,9 @@ func (s *Session) streamCursor(ctx context.Context, opts StreamOptions, sql stri
 			return // the transaction ended (and the cursor with it), or a call is running
 		}
 		defer s.leave()
-		_, _ = s.exec.exec(context.WithoutCancel(ctx), tx, kindExec, "CLOSE "+name)
+		bg, cancel := endContext(ctx, opts.Options)
+		defer cancel()
+		_, _ = s.exec.exec(bg, tx, kindExec, "CLOSE "+name)
 	}
 	return stream.OpenFetch(ctx, opts.Options, fetch, done)
 }

@@ -2,7 +2,9 @@ package session_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -129,4 +131,39 @@ func TestClose_EndsAStreamHoldingTheTransaction(t *testing.T) {
 	v, err := s.Scalar(ctx, "select count(*) from pg_class where relname = 'closed_with_stream'")
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), v, "the transaction was rolled back")
+}
+
+// A stream in a transaction tidies up with statements of its own (CLOSE of
+// its cursor, RELEASE or ROLLBACK TO its savepoint) after the caller may
+// have moved on: on a backend that stopped answering (SIGSTOP: a dead
+// server a healthy one cannot play on demand) they are bounded, not
+// waited for forever.
+func TestStream_CursorCloseOnAStoppedBackendIsBounded(t *testing.T) {
+	pool := testdb.Pool(t)
+	ctx := context.Background()
+	s := session.NewMaker(pool).New()
+	_, err := s.Begin(ctx)
+	require.NoError(t, err)
+	conn, err := s.Connection(ctx)
+	require.NoError(t, err)
+	var pid int32
+	require.NoError(t, conn.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid))
+
+	st, err := s.Stream(ctx, "select generate_series(1, 1000000)",
+		session.StreamOptions{ServerCursor: true, Options: stream.Options{FixedBatch: 10, ExitTimeout: 500 * time.Millisecond}})
+	require.NoError(t, err)
+	require.Len(t, st.FetchMany(5), 5)
+
+	require.NoError(t, syscall.Kill(int(pid), syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(int(pid), syscall.SIGCONT) })
+	done := make(chan struct{})
+	go func() { st.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close waited on a stopped backend for more than 15 s")
+	}
+	require.NoError(t, syscall.Kill(int(pid), syscall.SIGCONT))
+	_ = s.Close(ctx) // the connection may be gone: the server rolls back with it
+	testdb.AssertNoAcquired(t, pool)
 }
