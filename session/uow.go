@@ -45,6 +45,9 @@ func (t *tracked) identity() identity { return identity{t.m().Go, t.key} }
 type unitOfWork struct {
 	s    *Session
 	self weak.Pointer[unitOfWork]
+	// listed: u is in units (it holds objects); written under units.mu by
+	// u's own goroutine only
+	listed bool
 	// byPtr is every object the session holds. The session's goroutine
 	// reads it freely and writes it under mu; other goroutines (another
 	// session's Add, ObjectSession) read it under mu.
@@ -235,6 +238,11 @@ func (u *unitOfWork) rekey(t *tracked) {
 
 // hold records t as held by this session.
 func (u *unitOfWork) hold(t *tracked) {
+	if !u.listed {
+		units.mu.Lock()
+		u.listLocked()
+		units.mu.Unlock()
+	}
 	u.mu.Lock()
 	u.byPtr[t.ptr] = t
 	u.mu.Unlock()
@@ -253,20 +261,13 @@ func (u *unitOfWork) drop(t *tracked) {
 
 // dropAll forgets every object.
 func (u *unitOfWork) dropAll() {
+	u.unlist()
 	u.mu.Lock()
 	clear(u.byPtr)
 	u.mu.Unlock()
 	clear(u.byKey)
 	clear(u.expiredCols)
 	u.pending, u.undo, u.marks = nil, nil, nil
-}
-
-// claim checks that o may join this session: no other session holds it.
-func (u *unitOfWork) claim(op string, o object) error {
-	if other := ownerOf(o.ptr, u); other != nil {
-		return fmt.Errorf("session: %s(%T): %w", op, o.ref, ErrOtherSession)
-	}
-	return nil
 }
 
 // Add puts obj, a pointer to a mapped struct, into the session: a new
@@ -317,9 +318,6 @@ func (s *Session) add(obj any) error {
 		}
 		return nil
 	}
-	if err := u.claim("Add", o); err != nil {
-		return err
-	}
 	if keyKnown(o.m, o.ptr) {
 		id, _ := keyOf(o.m, o.ptr)
 		if other := u.lookup(id); other != nil {
@@ -329,7 +327,19 @@ func (s *Session) add(obj any) error {
 	u.seq++
 	t := u.newTracked()
 	*t = tracked{ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq}
-	u.hold(t)
+	// no other session may hold it, checked and taken in one step, so two
+	// sessions adding one object at once cannot both have it
+	units.mu.Lock()
+	if other := ownerOfLocked(o.ptr, u); other != nil {
+		units.mu.Unlock()
+		*t = tracked{}
+		return fmt.Errorf("session: Add(%T): %w", obj, ErrOtherSession)
+	}
+	u.listLocked()
+	u.mu.Lock()
+	u.byPtr[t.ptr] = t
+	u.mu.Unlock()
+	units.mu.Unlock()
 	u.pending = append(u.pending, t)
 	// the objects its ref fields point to come along (SQLAlchemy's
 	// save-update cascade)

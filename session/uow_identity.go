@@ -189,14 +189,11 @@ var units struct {
 	m  map[weak.Pointer[unitOfWork]]struct{}
 }
 
-// register adds u to units until it is collected.
+// register arranges for u to leave units when it is collected (a session
+// dropped without Close). u joins units when it first holds an object and
+// leaves when Close or ExpungeAll empties it, so sessions that hold nothing
+// cost nothing to the others.
 func register(u *unitOfWork) {
-	units.mu.Lock()
-	if units.m == nil {
-		units.m = map[weak.Pointer[unitOfWork]]struct{}{}
-	}
-	units.m[u.self] = struct{}{}
-	units.mu.Unlock()
 	runtime.AddCleanup(u, func(w weak.Pointer[unitOfWork]) {
 		units.mu.Lock()
 		delete(units.m, w)
@@ -204,11 +201,39 @@ func register(u *unitOfWork) {
 	}, u.self)
 }
 
+// listLocked puts u in units (units.mu is held).
+func (u *unitOfWork) listLocked() {
+	if u.listed {
+		return
+	}
+	if units.m == nil {
+		units.m = map[weak.Pointer[unitOfWork]]struct{}{}
+	}
+	units.m[u.self] = struct{}{}
+	u.listed = true
+}
+
+// unlist takes u out of units.
+func (u *unitOfWork) unlist() {
+	if !u.listed {
+		return
+	}
+	units.mu.Lock()
+	delete(units.m, u.self)
+	u.listed = false
+	units.mu.Unlock()
+}
+
 // ownerOf returns the live unit of work, other than except, that holds the
 // object at ptr, or nil.
 func ownerOf(ptr unsafe.Pointer, except *unitOfWork) *unitOfWork {
 	units.mu.Lock()
 	defer units.mu.Unlock()
+	return ownerOfLocked(ptr, except)
+}
+
+// ownerOfLocked is ownerOf with units.mu held.
+func ownerOfLocked(ptr unsafe.Pointer, except *unitOfWork) *unitOfWork {
 	for w := range units.m {
 		u := w.Value()
 		if u == nil || u == except {

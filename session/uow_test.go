@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -685,4 +686,35 @@ func TestUnitOfWork_FlushOfSelectedObjects(t *testing.T) {
 	assert.Equal(t, "2020", scalar[string](t, pool, "select extract(year from created_at)::text from uow_parents"),
 		"a default column set in Go is written, not left to the server")
 	assert.ErrorIs(t, s.Flush(ctx, &uParent{}), session.ErrNotInSession)
+}
+
+func TestUnitOfWork_TwoSessionsAddingOneObjectAtOnce(t *testing.T) {
+	m, _, _ := uowFixture(t)
+	for range 50 {
+		obj := &uParent{Name: "contested"}
+		a, b := m.New(), m.New()
+		errs := make(chan error, 2)
+		var wg sync.WaitGroup
+		for _, s := range []*session.Session{a, b} {
+			wg.Go(func() { errs <- s.Add(obj) })
+		}
+		wg.Wait()
+		close(errs)
+		var ok, refused int
+		for err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, session.ErrOtherSession):
+				refused++
+			default:
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		require.Equal(t, 1, ok, "exactly one session gets the object")
+		require.Equal(t, 1, refused)
+		require.NoError(t, a.Close(context.Background()))
+		require.NoError(t, b.Close(context.Background()))
+		assert.Nil(t, session.ObjectSession(obj), "Close lets it go")
+	}
 }
