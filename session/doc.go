@@ -79,8 +79,8 @@
 // query per table the Maker has not seen; finding what changed compares
 // every persistent object with its snapshot. Each tracked object costs its
 // snapshot (a shallow copy of the struct, plus deep copies of
-// slice/map/pointer fields) and a few map entries, about 200 bytes beyond
-// the struct. The session holds its objects strongly until Expunge,
+// slice/map/pointer fields), a 56-byte record and two map entries: about
+// 120 bytes plus one copy of the struct. The session holds its objects strongly until Expunge,
 // ExpungeAll or Close: keep sessions short, as units of work are.
 //
 // Make pools with NewPool or PoolConfig: a cancelled context then stops the

@@ -138,7 +138,9 @@ func contains(list []int, x int) bool {
 // Cost: Execute's (every row in memory, decoded in parallel for big
 // results), plus per new object a shallow copy of the struct as its
 // snapshot (and deep copies of fields that hold slices, maps or pointers)
-// and two map entries; about 200 bytes per object beyond the struct itself.
+// and a 56-byte record and two map entries (about 120 bytes). Measured for
+// a 72-byte struct: 294 bytes held per object against 103 for the structs
+// alone (bench/README.md).
 func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]*T, error) {
 	m := mapping.Of[T]()
 	if err := m.Usable(); err != nil {
