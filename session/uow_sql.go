@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -161,11 +162,6 @@ func columnList(m *mapping.Type, idx []int) string {
 // back into the objects, in row order (PostgreSQL returns the rows of a
 // multi-row VALUES insert in the order of the list).
 func insertChunk(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
-	var b strings.Builder
-	b.Grow(64 + len(m.Quoted) + len(ts)*len(sh.write)*8)
-	b.WriteString("insert into ")
-	b.WriteString(m.Quoted)
-	args := make([]any, 0, len(ts)*len(sh.write))
 	if len(sh.write) == 0 {
 		// every column is the server's: one statement per row
 		for _, t := range ts {
@@ -176,33 +172,92 @@ func insertChunk(ctx context.Context, tx flushConn, m *mapping.Type, sh insertSh
 		}
 		return nil
 	}
+	args := make([]any, 0, len(ts)*len(sh.write))
+	for _, t := range ts {
+		for _, k := range sh.write {
+			args = append(args, fieldValue(t.ptr, &m.Fields[k]))
+		}
+	}
+	sql := insertSQL(m, sh, len(ts))
+	if len(sh.back) == 0 {
+		_, err := tx.Exec(ctx, sql, args...)
+		return insertError(m, err)
+	}
+	return readBack(ctx, tx, m, sh, ts, sql, args, j)
+}
+
+// placeholders are "$1" to "$64", made once: an UPDATE or a DELETE row
+// names a few parameters, and making each text anew allocated per object.
+var placeholders = func() []string {
+	out := make([]string, 65)
+	for i := 1; i < len(out); i++ {
+		out[i] = "$" + strconv.Itoa(i)
+	}
+	return out
+}()
+
+// placeholder is the text of parameter n.
+func placeholder(n int) string {
+	if n < len(placeholders) {
+		return placeholders[n]
+	}
+	return "$" + strconv.Itoa(n)
+}
+
+// insertSQLKey names one multi-row INSERT text: the type, the columns
+// written and read back, and the row count.
+type insertSQLKey struct {
+	m           *mapping.Type
+	write, back string
+	rows        int
+}
+
+// insertSQLs caches the text of multi-row INSERTs: a flush of many objects
+// sends the same full-chunk statement again and again, and building its
+// thousands of placeholders each time showed in profiles. Bounded: only
+// statements of insertChunkRows rows (or fewer when the parameter limit
+// caps a chunk) of shapes a program actually flushes.
+var insertSQLs sync.Map // insertSQLKey -> string
+
+// insertSQL is the INSERT of rows objects of shape sh.
+func insertSQL(m *mapping.Type, sh insertShape, rows int) string {
+	key := insertSQLKey{m: m, write: columnList(m, sh.write), back: columnList(m, sh.back), rows: rows}
+	if sql, ok := insertSQLs.Load(key); ok {
+		return sql.(string)
+	}
+	var b strings.Builder
+	b.Grow(64 + len(m.Quoted) + len(key.write) + len(key.back) + rows*len(sh.write)*8)
+	b.WriteString("insert into ")
+	b.WriteString(m.Quoted)
 	b.WriteString(" (")
-	b.WriteString(columnList(m, sh.write))
+	b.WriteString(key.write)
 	b.WriteString(") values ")
+	var num [20]byte
 	n := 0
-	for r, t := range ts {
+	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for i, k := range sh.write {
+		for i := range sh.write {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			n++
 			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			args = append(args, fieldValue(t.ptr, &m.Fields[k]))
+			b.Write(strconv.AppendInt(num[:0], int64(n), 10))
 		}
 		b.WriteByte(')')
 	}
-	if len(sh.back) == 0 {
-		_, err := tx.Exec(ctx, b.String(), args...)
-		return insertError(m, err)
+	if len(sh.back) > 0 {
+		b.WriteString(" returning ")
+		b.WriteString(key.back)
 	}
-	b.WriteString(" returning ")
-	b.WriteString(columnList(m, sh.back))
-	return readBack(ctx, tx, m, sh, ts, b.String(), args, j)
+	sql := b.String()
+	if rows == insertChunkRows || rows*len(sh.write) > maxParams-len(sh.write) {
+		insertSQLs.Store(key, sql) // only full chunks repeat; a last, short chunk is built anew
+	}
+	return sql
 }
 
 // readBack runs an INSERT ... RETURNING and scans row i into ts[i].
@@ -360,7 +415,7 @@ func updateStatement(t *tracked, cols []int, j *journal) (string, []any) {
 	args := make([]any, 0, len(cols)+len(m.Keys)+2)
 	param := func(v any) string {
 		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+		return placeholder(len(args))
 	}
 	b.WriteString("update ")
 	b.WriteString(m.Quoted)
@@ -464,7 +519,7 @@ func deleteChunk(ctx context.Context, tx flushConn, m *mapping.Type, cols []int,
 				b.WriteString(", ")
 			}
 			args = append(args, fieldValue(t.snap.shallow, &m.Fields[k]))
-			b.WriteString("$" + strconv.Itoa(len(args)))
+			b.WriteString(placeholder(len(args)))
 		}
 		b.WriteByte(')')
 	}
