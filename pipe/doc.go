@@ -2,6 +2,12 @@
 // (of a stream.Result or of a buffered.Result), then Map, Filter and
 // ParallelMap, read with Rows, Chunks or All.
 //
+// Several views become one pipe with FanIn (every input's rows, as they
+// come) or Merge (a k-way merge of inputs sorted by the same order, such
+// as one ORDER BY query run on several shards). Both keep memory bounded per
+// input, stop every input when one fails or the reader stops, and start
+// the usual stages.
+//
 // Rows move between stages in chunks (slices of up to 256 rows, the first
 // of one row, growing as a stream's batches do), so a stage
 // costs one call, one channel operation and one allocation per chunk, never
