@@ -170,3 +170,23 @@ func TestFanInAndMerge_NoInputs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, got)
 }
+
+func TestLimit_EndsThePipeAfterNRows(t *testing.T) {
+	pool := fanSetup(t)
+	ctx := context.Background()
+	marker := "limit-stops"
+	got, err := pipe.Limit(pipe.Merge(ctx, cmp.Compare[int64], shards(t, pool, ctx,
+		fmt.Sprintf(plBig, marker+"-a"), fmt.Sprintf(plBig, marker+"-b"))...), 1001).All()
+	require.NoError(t, err)
+	require.Len(t, got, 1001)
+	assert.Equal(t, int64(501), got[1000], "1, 1, 2, 2, ...: the 1001st merged row")
+	plGone(t, marker+"-a")
+	plGone(t, marker+"-b")
+
+	none, err := pipe.Limit(plInts(t, pool, ctx, "select 1::int8"), 0).All()
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	_, err = pipe.Limit(plInts(t, pool, ctx, "select 1::int8"), -1).All()
+	assert.ErrorContains(t, err, "n must be at least 0")
+	plUsable(t, pool)
+}

@@ -127,3 +127,35 @@ func (e *PanicError) Unwrap() error {
 	}
 	return nil
 }
+
+// Limit returns a pipe of the first n rows of p (all of them when p has
+// fewer), as SQL's LIMIT applied after the stages before it: after a Merge
+// of shards, the first n rows in the merged order. Once it has n rows it
+// ends the pipe, which stops the stages and the source (for streams: their
+// queries are cancelled, their connections released). Limit costs no
+// goroutine.
+func Limit[T any](p *Pipe[T], n int) *Pipe[T] {
+	up, err := p.take("Limit")
+	q := &Pipe[T]{c: p.c, local: p.local}
+	if err == nil && n < 0 {
+		err = fmt.Errorf("pipe: Limit: n must be at least 0, got %d", n)
+	}
+	if err != nil {
+		q.pull = failedPull[T](err)
+		return q
+	}
+	left := n
+	q.pull = func() ([]T, error) {
+		if left == 0 {
+			return nil, errEnd
+		}
+		b, err := up()
+		if len(b) >= left {
+			b, left = b[:left], 0
+			return b, nil // the next pull ends the pipe
+		}
+		left -= len(b)
+		return b, err
+	}
+	return q
+}
