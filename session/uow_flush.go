@@ -224,6 +224,45 @@ type journal struct {
 	saved map[*tracked]unsafe.Pointer
 	order []*tracked
 	slabs map[reflect.Type]*structSlab // the copies' memory
+	// zeroed lists objects whose only change is fields that were zero
+	// before the flush (the keys and defaults a RETURNING fills in): undo
+	// sets them back to zero, with no copy of the whole struct
+	zeroed map[*tracked][]int
+}
+
+// saveZeroed records that the flush will fill fields of t that are zero
+// now: undo zeroes them again. When t is already saved in full, or one of
+// the fields is not zero, it falls back to save.
+func (j *journal) saveZeroed(t *tracked, fields []int) {
+	if _, ok := j.saved[t]; ok {
+		return
+	}
+	if _, ok := j.zeroed[t]; ok {
+		return
+	}
+	m := t.m()
+	for _, i := range fields {
+		if !fieldIsZero(t.ptr, &m.Fields[i]) {
+			j.save(t)
+			return
+		}
+	}
+	if j.zeroed == nil {
+		j.zeroed = map[*tracked][]int{}
+	}
+	j.zeroed[t] = fields
+}
+
+// zeros returns the fields undo must zero on t (nil if none).
+func (j *journal) zeros(t *tracked) []int { return j.zeroed[t] }
+
+// zeroFields sets fields of t to their zero values.
+func zeroFields(t *tracked, fields []int) {
+	m := t.m()
+	for _, i := range fields {
+		f := &m.Fields[i]
+		reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Elem().SetZero()
+	}
 }
 
 // save copies t's struct before its first change in this flush.
@@ -246,6 +285,11 @@ func (j *journal) save(t *tracked) {
 	cp := sl.next()
 	reflect.NewAt(typ, cp).Elem().Set(reflect.NewAt(typ, t.ptr).Elem())
 	j.saved[t] = cp
+	if fields, ok := j.zeroed[t]; ok {
+		// filled in since saveZeroed: the copy shows them as they were, zero
+		delete(j.zeroed, t)
+		zeroFieldsIn(cp, t, fields)
+	}
 	j.order = append(j.order, t)
 }
 
@@ -281,6 +325,9 @@ func (j *journal) before(t *tracked) unsafe.Pointer { return j.saved[t] }
 func (j *journal) undo() {
 	for _, t := range j.order {
 		reflect.NewAt(t.m().Go, t.ptr).Elem().Set(reflect.NewAt(t.m().Go, j.saved[t]).Elem())
+	}
+	for t, fields := range j.zeroed {
+		zeroFields(t, fields)
 	}
 }
 
@@ -420,7 +467,7 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 	}
 	for _, t := range done.inserted {
 		if inTx {
-			u.undo = append(u.undo, undoEntry{t: t, was: pending, fields: j.before(t)})
+			u.undo = append(u.undo, undoEntry{t: t, was: pending, fields: j.before(t), zeros: j.zeros(t)})
 		}
 		t.st = persistent
 		id, _ := keyOf(t.m(), t.ptr)
@@ -458,5 +505,17 @@ func snapshotSlabs(ts []*tracked) {
 			t.snap.shallow = slabs[t.plan].Index(next[t.plan]).Addr().UnsafePointer()
 			next[t.plan]++
 		}
+	}
+}
+
+// zeroFieldsIn zeroes fields in the saved copy at cp of t's struct.
+func zeroFieldsIn(cp unsafe.Pointer, t *tracked, fields []int) {
+	if cp == nil {
+		return
+	}
+	m := t.m()
+	for _, i := range fields {
+		f := &m.Fields[i]
+		reflect.NewAt(f.Type, fieldPtr(cp, f)).Elem().SetZero()
 	}
 }

@@ -276,7 +276,7 @@ func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 			return fmt.Errorf("insert into %s returned more rows than it inserted", m.Quoted)
 		}
 		t := ts[i]
-		j.save(t)
+		j.saveZeroed(t, sh.back)
 		for c, k := range sh.back {
 			f := &m.Fields[k]
 			targets[c] = reflect.NewAt(f.Type, fieldPtr(t.ptr, f)).Interface()

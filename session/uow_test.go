@@ -718,3 +718,39 @@ func TestUnitOfWork_TwoSessionsAddingOneObjectAtOnce(t *testing.T) {
 		assert.Nil(t, session.ObjectSession(obj), "Close lets it go")
 	}
 }
+
+func TestUnitOfWork_KeysFilledInAreZeroAgainAfterAFailureOrARollback(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `insert into uow_parents (id, name) values (1000, 'p')`)
+	require.NoError(t, err)
+	s := uowSession(t, m)
+
+	// the children's INSERT succeeds and fills their ids and generated
+	// column, then the grandchild's fails: the children get their zeros back
+	kids := []*uChild{{ParentID: 1000, Name: "a"}, {ParentID: 1000, Name: "bb"}}
+	orphan := &uGrand{ChildID: 987654, Note: "no such child"}
+	require.NoError(t, s.AddAll(kids[0], kids[1], orphan))
+	err = s.Flush(ctx)
+	require.Error(t, err)
+	for _, k := range kids {
+		assert.Zero(t, k.ID, "the id read back was put back")
+		assert.Zero(t, k.NameLen, "and the generated column")
+	}
+	require.NoError(t, s.Expunge(orphan))
+	require.NoError(t, s.Flush(ctx))
+	assert.NotZero(t, kids[0].ID)
+	assert.Equal(t, int32(2), kids[1].NameLen)
+
+	// inserted in a transaction that rolls back: zero again, out of the session
+	_, err = s.Begin(ctx)
+	require.NoError(t, err)
+	late := &uChild{ParentID: 1000, Name: "late"}
+	require.NoError(t, s.Add(late))
+	require.NoError(t, s.Flush(ctx))
+	require.NotZero(t, late.ID)
+	require.NoError(t, s.Rollback(ctx))
+	assert.Zero(t, late.ID)
+	assert.Zero(t, late.NameLen)
+	assert.False(t, s.Contains(late))
+}

@@ -13,6 +13,7 @@ type undoEntry struct {
 	was    status         // pending: inserted; persistent: updated; deleting: deleted
 	snap   snapshot       // updated or deleted: the snapshot before the flush
 	fields unsafe.Pointer // the struct before the flush wrote into it (nil: untouched)
+	zeros  []int          // or: the fields the flush filled in that were zero before
 }
 
 // savepointMark is where a savepoint began in the unit of work.
@@ -58,6 +59,7 @@ func (u *unitOfWork) rewind(mark savepointMark) {
 			if e.fields != nil {
 				reflect.NewAt(t.m().Go, t.ptr).Elem().Set(reflect.NewAt(t.m().Go, e.fields).Elem())
 			}
+			zeroFields(t, e.zeros)
 		case persistent: // updated: back to the row as it was
 			t.snap = e.snap
 			t.plan.restore(&t.snap, t.ptr)
