@@ -10,10 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/pipe"
 	"github.com/streamcat/streamcat/session"
 )
@@ -22,12 +20,15 @@ import (
 // three shards).
 func fanSetup(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	cfg, err := session.PoolConfig(testdb.DSN())
-	require.NoError(t, err)
-	cfg.MaxConns = 4
-	return testdb.PoolWithConfig(t, cfg)
+	return plSetupConns(t, 4)
+}
+
+// combiners are FanIn and Merge (by value), for tests both must pass.
+var combiners = map[string]func(context.Context, ...*buffered.View[int64]) *pipe.Pipe[int64]{
+	"FanIn": pipe.FanIn[int64],
+	"Merge": func(ctx context.Context, vs ...*buffered.View[int64]) *pipe.Pipe[int64] {
+		return pipe.Merge(ctx, cmp.Compare[int64], vs...)
+	},
 }
 
 // shards streams the first column of each query as int64 views.
@@ -98,12 +99,7 @@ func TestFanIn_ReadsEveryInput(t *testing.T) {
 }
 
 func TestFanInAndMerge_AFailingInputStopsTheOthers(t *testing.T) {
-	for name, combine := range map[string]func(context.Context, ...*buffered.View[int64]) *pipe.Pipe[int64]{
-		"FanIn": pipe.FanIn[int64],
-		"Merge": func(ctx context.Context, vs ...*buffered.View[int64]) *pipe.Pipe[int64] {
-			return pipe.Merge(ctx, cmp.Compare[int64], vs...)
-		},
-	} {
+	for name, combine := range combiners {
 		t.Run(name, func(t *testing.T) {
 			pool := fanSetup(t)
 			ctx := context.Background()
@@ -124,12 +120,7 @@ func TestFanInAndMerge_AFailingInputStopsTheOthers(t *testing.T) {
 }
 
 func TestFanInAndMerge_BreakStopsEveryInput(t *testing.T) {
-	for name, combine := range map[string]func(context.Context, ...*buffered.View[int64]) *pipe.Pipe[int64]{
-		"FanIn": pipe.FanIn[int64],
-		"Merge": func(ctx context.Context, vs ...*buffered.View[int64]) *pipe.Pipe[int64] {
-			return pipe.Merge(ctx, cmp.Compare[int64], vs...)
-		},
-	} {
+	for name, combine := range combiners {
 		t.Run(name, func(t *testing.T) {
 			pool := fanSetup(t)
 			ctx := context.Background()

@@ -36,11 +36,17 @@ var errBoom = errors.New("boom")
 // check registered here, which ignores the goroutines that existed before.
 func plSetup(t *testing.T) *pgxpool.Pool {
 	t.Helper()
+	return plSetupConns(t, 2)
+}
+
+// plSetupConns is plSetup with a pool of n connections.
+func plSetupConns(t *testing.T, n int32) *pgxpool.Pool {
+	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	cfg, err := session.PoolConfig(testdb.DSN())
 	require.NoError(t, err)
-	cfg.MaxConns = 2
+	cfg.MaxConns = n
 	return testdb.PoolWithConfig(t, cfg)
 }
 
