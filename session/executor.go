@@ -130,8 +130,12 @@ func (e *executor) query(ctx context.Context, q querier, sql string, args []any,
 // connection that was already dead in the pool (its backend ended while it
 // was idle, as in a server restart: the error was waiting in the socket).
 // A statement terminated while it ran (pg_terminate_backend) fails later
-// than that and is not run again.
-const staleWindow = 50 * time.Millisecond
+// than that and is not run again. The reply of a dead connection comes in
+// well under a millisecond; the window leaves room for a loaded machine
+// (a scheduler's pause, the race detector), and a person or a watchdog
+// ending a query within a quarter of a second of its start is not a case
+// worth running a statement twice for.
+const staleWindow = 250 * time.Millisecond
 
 // run sends sql and hands its rows to consume, which must read them to the
 // end; an acquired connection goes back afterwards. Outside a transaction a
