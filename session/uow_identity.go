@@ -30,7 +30,7 @@ func (id Identity) String() string {
 // identity is Identity as a map key.
 type identity struct {
 	t reflect.Type
-	k any // the key value; [2]any..[4]any for composite keys, a string beyond
+	k any // the key value; [2]any..[4]any for composite keys, a wideKey beyond
 }
 
 func (id identity) export() Identity {
@@ -42,19 +42,23 @@ func (id identity) export() Identity {
 		out.Key = k[:]
 	case [4]any:
 		out.Key = k[:]
-	case compositeKey:
-		out.Key = k.vals
+	case wideKey:
+		out.Key = k.v[:k.n]
 	default:
 		out.Key = []any{k}
 	}
 	return out
 }
 
-// compositeKey is a key of more than four columns: its string is the map
-// key, vals are kept for messages.
-type compositeKey struct {
-	s    string
-	vals []any
+// maxKeyColumns is PostgreSQL's limit on the columns of an index
+// (INDEX_MAX_KEYS), so of a primary key.
+const maxKeyColumns = 32
+
+// wideKey is a key of more than four columns, comparable as a map key (a
+// slice would not be).
+type wideKey struct {
+	n int
+	v [maxKeyColumns]any
 }
 
 // keyValue makes one key column's value comparable: a []byte key (bytea)
@@ -84,11 +88,9 @@ func makeIdentity(t reflect.Type, vals []any) identity {
 	case 4:
 		return identity{t, [4]any{vals[0], vals[1], vals[2], vals[3]}}
 	}
-	var b strings.Builder
-	for _, v := range vals {
-		fmt.Fprintf(&b, "%T:%#v\x1f", v, v)
-	}
-	return identity{t, compositeKey{s: b.String(), vals: vals}}
+	k := wideKey{n: len(vals)}
+	copy(k.v[:], vals) // a key beyond maxKeyColumns cannot exist in PostgreSQL
+	return identity{t, k}
 }
 
 // fieldPtr is the address of field f of the struct at base.

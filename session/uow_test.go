@@ -754,3 +754,33 @@ func TestUnitOfWork_KeysFilledInAreZeroAgainAfterAFailureOrARollback(t *testing.
 	assert.Zero(t, late.NameLen)
 	assert.False(t, s.Contains(late))
 }
+
+type uWide struct {
+	_    struct{} `table:"uow_wide"`
+	A    int32    `db:"a,pk"`
+	B    int32    `db:"b,pk"`
+	C    int32    `db:"c,pk"`
+	D    int32    `db:"d,pk"`
+	E    int32    `db:"e,pk"`
+	Note string   `db:"note"`
+}
+
+func TestUnitOfWork_KeysOfMoreThanFourColumns(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `create table uow_wide (a int4, b int4, c int4, d int4, e int4, note text not null,
+		primary key (a, b, c, d, e))`)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "drop table uow_wide") })
+	s := uowSession(t, m)
+	w := &uWide{A: 1, B: 2, C: 3, D: 4, E: 5, Note: "five"}
+	require.NoError(t, s.Add(w))
+	require.NoError(t, s.Flush(ctx))
+	got, err := session.GetOne[uWide](ctx, s, 1, 2, 3, 4, 5)
+	require.NoError(t, err)
+	assert.Same(t, w, got, "one row is one object, whatever the key's width")
+	id, err := session.IdentityKey(w)
+	require.NoError(t, err)
+	assert.Equal(t, []any{int32(1), int32(2), int32(3), int32(4), int32(5)}, id.Key)
+	assert.ErrorIs(t, s.Add(&uWide{A: 1, B: 2, C: 3, D: 4, E: 5}), session.ErrIdentityConflict)
+}
