@@ -45,9 +45,10 @@ func (printUpdates) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceB
 }
 func (printUpdates) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
-// accountsPool makes the example table and returns a pool whose UPDATEs
+// accountsPool makes the example table (with account 1, ada's, when
+// withAda) and returns a pool whose UPDATEs
 // are printed, and a function that drops the table and closes the pool.
-func accountsPool(ctx context.Context) (*pgxpool.Pool, func()) {
+func accountsPool(ctx context.Context, withAda bool) (*pgxpool.Pool, func()) {
 	cfg, err := pgxpool.ParseConfig(os.Getenv("STREAMCAT_EXAMPLE_DSN"))
 	if err != nil {
 		log.Fatal(err)
@@ -62,6 +63,11 @@ func accountsPool(ctx context.Context) (*pgxpool.Pool, func()) {
 		owner text not null, balance int8 not null, version int4 not null)`); err != nil {
 		log.Fatal(err)
 	}
+	if withAda {
+		if _, err := pool.Exec(ctx, `insert into example_accounts (owner, balance, version) values ('ada', 100, 1)`); err != nil {
+			log.Fatal(err)
+		}
+	}
 	return pool, func() {
 		_, _ = pool.Exec(ctx, "drop table example_accounts")
 		pool.Close()
@@ -72,7 +78,7 @@ func accountsPool(ctx context.Context) (*pgxpool.Pool, func()) {
 // the server made comes back into the struct.
 func ExampleSession_Add() {
 	ctx := context.Background()
-	pool, done := accountsPool(ctx)
+	pool, done := accountsPool(ctx, false)
 	defer done()
 	maker := session.NewMaker(pool)
 
@@ -97,11 +103,8 @@ func ExampleSession_Add() {
 // Load, change, flush: only the changed column is written.
 func ExampleSession_Flush() {
 	ctx := context.Background()
-	pool, done := accountsPool(ctx)
+	pool, done := accountsPool(ctx, true) // account 1: ada, 100, version 1
 	defer done()
-	if _, err := pool.Exec(ctx, `insert into example_accounts (owner, balance, version) values ('ada', 100, 1)`); err != nil {
-		log.Fatal(err)
-	}
 	s := session.NewMaker(pool).New()
 	defer s.Close(ctx)
 
@@ -125,11 +128,8 @@ func ExampleSession_Flush() {
 // a cache) onto the session's own object for the same row.
 func ExampleMerge() {
 	ctx := context.Background()
-	pool, done := accountsPool(ctx)
+	pool, done := accountsPool(ctx, true) // account 1: ada, 100, version 1
 	defer done()
-	if _, err := pool.Exec(ctx, `insert into example_accounts (owner, balance, version) values ('ada', 100, 1)`); err != nil {
-		log.Fatal(err)
-	}
 	s := session.NewMaker(pool).New()
 	defer s.Close(ctx)
 
@@ -151,11 +151,8 @@ func ExampleMerge() {
 // finds the version moved and fails, writing nothing.
 func ExampleStaleDataError() {
 	ctx := context.Background()
-	pool, done := accountsPool(ctx)
+	pool, done := accountsPool(ctx, true) // account 1: ada, 100, version 1
 	defer done()
-	if _, err := pool.Exec(ctx, `insert into example_accounts (owner, balance, version) values ('ada', 100, 1)`); err != nil {
-		log.Fatal(err)
-	}
 	maker := session.NewMaker(pool)
 	s1, s2 := maker.New(), maker.New()
 	defer s1.Close(ctx)

@@ -188,37 +188,36 @@ func (u *unitOfWork) index(id identity, t *tracked) {
 }
 
 // reserve makes room in the index of type typ for n more integer-keyed
-// objects, so that a big load or flush does not grow the map step by step:
-// when n is more than the index holds, it is rebuilt at its final size
-// (the copy costs less than the doublings it saves).
+// objects, so that a big load or flush does not grow the map step by step.
 func (u *unitOfWork) reserve(typ reflect.Type, n int) {
 	x := u.byKey[typ]
 	if x == nil {
 		x = &keyIndex{}
 		u.byKey[typ] = x
 	}
-	if n <= len(x.ints) {
-		return
-	}
-	m := make(map[int64]*tracked, len(x.ints)+n)
-	for k, t := range x.ints {
-		m[k] = t
-	}
-	x.ints = m
+	x.ints = grown(x.ints, n)
 }
 
 // reserveHeld makes room in byPtr for n more objects (see reserve).
 func (u *unitOfWork) reserveHeld(n int) {
-	if n <= len(u.byPtr) {
-		return
-	}
-	m := make(map[unsafe.Pointer]*tracked, len(u.byPtr)+n)
-	for k, t := range u.byPtr {
-		m[k] = t
-	}
+	m := grown(u.byPtr, n)
 	u.mu.Lock()
 	u.byPtr = m
 	u.mu.Unlock()
+}
+
+// grown returns m with room for n more entries: m itself when n is no more
+// than it holds, else a copy made at the final size (the copy costs less
+// than the doublings it saves).
+func grown[K comparable, V any](m map[K]V, n int) map[K]V {
+	if n <= len(m) {
+		return m
+	}
+	out := make(map[K]V, len(m)+n)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // unindex removes t from the index, if it is filed there.
@@ -236,13 +235,19 @@ func (u *unitOfWork) rekey(t *tracked) {
 	}
 }
 
-// hold records t as held by this session.
+// hold records t as held by this session. Only the first object takes
+// the process-wide lock, to list u among the sessions that hold objects.
 func (u *unitOfWork) hold(t *tracked) {
 	if !u.listed {
 		units.mu.Lock()
 		u.listLocked()
 		units.mu.Unlock()
 	}
+	u.file(t)
+}
+
+// file puts t in byPtr, where other sessions may look (under mu).
+func (u *unitOfWork) file(t *tracked) {
 	u.mu.Lock()
 	u.byPtr[t.ptr] = t
 	u.mu.Unlock()
@@ -339,9 +344,7 @@ func (s *Session) add(obj any) error {
 		return fmt.Errorf("session: Add(%T): %w", obj, ErrOtherSession)
 	}
 	u.listLocked()
-	u.mu.Lock()
-	u.byPtr[t.ptr] = t
-	u.mu.Unlock()
+	u.file(t)
 	units.mu.Unlock()
 	u.pending = append(u.pending, t)
 	// the objects its ref fields point to come along (SQLAlchemy's

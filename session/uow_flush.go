@@ -277,12 +277,10 @@ func (j *journal) save(t *tracked) {
 		j.slabs = map[reflect.Type]*structSlab{}
 	}
 	typ := t.m().Go
-	sl := j.slabs[typ]
-	if sl == nil {
-		sl = &structSlab{typ: typ}
-		j.slabs[typ] = sl
+	if j.slabs[typ] == nil {
+		j.slabs[typ] = &structSlab{typ: typ}
 	}
-	cp := sl.next()
+	cp := j.slabs[typ].next()
 	reflect.NewAt(typ, cp).Elem().Set(reflect.NewAt(typ, t.ptr).Elem())
 	j.saved[t] = cp
 	if fields, ok := j.zeroed[t]; ok {
@@ -476,9 +474,9 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 	}
 	for _, t := range done.updated {
 		if inTx {
-			old := snapshot{}
-			t.plan.take(&old, t.snap.shallow) // a copy of the old snapshot
-			u.undo = append(u.undo, undoEntry{t: t, was: persistent, snap: old, fields: j.before(t)})
+			// the undo entry keeps the old snapshot; the new one gets memory of its own
+			u.undo = append(u.undo, undoEntry{t: t, was: persistent, snap: t.snap, fields: j.before(t)})
+			t.snap = snapshot{}
 		}
 		t.plan.take(&t.snap, t.ptr)
 		u.rekey(t) // the key itself may have been updated
@@ -486,24 +484,17 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 	u.pending = slices.DeleteFunc(u.pending, func(t *tracked) bool { return t.st != pending || u.byPtr[t.ptr] != t })
 }
 
-// snapshotSlabs gives the new snapshots of inserted objects their memory in
-// one allocation per type, instead of one per object.
+// snapshotSlabs gives the new snapshots of inserted objects their memory
+// from a slab per type, instead of one allocation per object.
 func snapshotSlabs(ts []*tracked) {
-	count := map[*trackPlan]int{}
+	slabs := map[reflect.Type]*structSlab{}
 	for _, t := range ts {
 		if t.snap.shallow == nil {
-			count[t.plan]++
-		}
-	}
-	slabs := make(map[*trackPlan]reflect.Value, len(count))
-	next := make(map[*trackPlan]int, len(count))
-	for p, n := range count {
-		slabs[p] = reflect.MakeSlice(reflect.SliceOf(p.m.Go), n, n)
-	}
-	for _, t := range ts {
-		if t.snap.shallow == nil {
-			t.snap.shallow = slabs[t.plan].Index(next[t.plan]).Addr().UnsafePointer()
-			next[t.plan]++
+			typ := t.m().Go
+			if slabs[typ] == nil {
+				slabs[typ] = &structSlab{typ: typ}
+			}
+			t.snap.shallow = slabs[typ].next()
 		}
 	}
 }

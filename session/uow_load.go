@@ -89,10 +89,7 @@ func (u *unitOfWork) refresh(t *tracked, row unsafe.Pointer, overwrite bool, onl
 	t.plan.take(&fresh, row)
 	if t.snap.shallow != nil && only != nil {
 		// fields not refreshed keep their old snapshot
-		old := snapshot{}
-		t.plan.take(&old, t.snap.shallow)
-		merged := mergeFields(m, old.shallow, fresh.shallow, only)
-		t.plan.take(&fresh, merged)
+		t.plan.take(&fresh, mergeFields(m, t.snap.shallow, fresh.shallow, only))
 	}
 	for _, i := range fields {
 		if !contains(keep, i) {
