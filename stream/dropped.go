@@ -30,11 +30,9 @@ func (p *producer) dropped() {
 	default:
 	}
 	p.Close()
-	cols := make([]string, 0, len(p.rows.FieldDescriptions()))
-	for _, f := range p.rows.FieldDescriptions() {
-		cols = append(cols, f.Name)
-	}
-	err := fmt.Errorf("%w (columns: %s)", ErrDropped, strings.Join(cols, ", "))
+	// the names were kept at Open: once Close has given the connection back,
+	// its rows belong to whoever took it next
+	err := fmt.Errorf("%w (columns: %s)", ErrDropped, strings.Join(p.cols, ", "))
 	if p.opts.OnDropped != nil {
 		p.opts.OnDropped(err)
 		return

@@ -20,6 +20,7 @@ type producer struct {
 	rows pgx.Rows
 	opts Options
 	done func(err error, cancelled bool) // called once, after rows are closed: releases the connection
+	cols []string                        // the column names, for dropped's report (rows may be reused by then)
 
 	ch   chan *buffered.Block
 	free chan *buffered.Block // blocks the reader has moved past, for reuse

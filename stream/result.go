@@ -96,6 +96,7 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 	h := &handle{p}
 	runtime.AddCleanup(h, (*producer).dropped, p)
 	cur := buffered.NewRowView(rows.FieldDescriptions(), typeMap, h, buffered.ViewOptions{CloseOnBreak: true, FetchSize: opts.FixedBatch})
+	p.cols = cur.Keys()
 	go p.run() // owned by the Result: Close and exhaustion wait for it, and so does the cleanup of a dropped one
 	return &Result{RowView: cur}, nil
 }
