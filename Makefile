@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: test vet unit bench demo demo-lib build postgres fmt
+.PHONY: test vet unit bench peers demo demo-lib build postgres fmt
 
 test: postgres vet unit
 
@@ -18,6 +18,11 @@ unit:
 
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./bench/
+
+# streamcat against pgx, scany, sqlx, GORM and bun (a nested module: the
+# peers never enter streamcat's go.mod); see bench/README.md.
+peers: postgres
+	cd bench/peers && $(GO) run . -rows 200000 -rounds 5
 
 build:
 	$(GO) build -o bin/ ./cmd/... ./examples/...
