@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -25,14 +27,38 @@ type columns struct {
 	fields []pgconn.FieldDescription
 	m      *pgtype.Map
 	types  []*pgtype.Type // per column; nil when pgx has no codec for the OID
+
+	// shared is set on a description from sharedColumns: every result with
+	// this row description uses it, from any goroutine, so nothing in it
+	// changes after it is made (m is sharedMap, which is read-only), and
+	// the plans below are made once, ready to use.
+	shared  bool
+	all     projection                              // every column, in order
+	allKeys []string                                // the names of all
+	plans   sync.Map                                // reflect.Type of T -> *sharedPlan[T]: Structs[T] over all
+	rowFork func(*columns) func(rawRow, *Row) error // the Row decoder over all
+	// firstBlock is the rows<<32 | bytes the last single-block result
+	// with this description needed (see firstBlockSize); 0: none yet
+	firstBlock atomic.Uint64
 }
 
 // newColumns describes fields. connMap is the type map of the connection the
 // rows came from (may be nil): types registered on it (enums, composites)
 // are carried over, because the result is decoded later, on a map of its
 // own, when the connection may already be serving someone else.
+//
+// Results whose columns are all of pgx's built-in types share one
+// description (see sharedColumns); the others get one of their own.
 func newColumns(fields []pgconn.FieldDescription, connMap *pgtype.Map) *columns {
-	m := pgtype.NewMap()
+	if c := sharedColumns(fields); c != nil {
+		return c
+	}
+	return describe(fields, pgtype.NewMap(), connMap)
+}
+
+// describe describes fields on type map m, registering on it the types
+// only connMap knows.
+func describe(fields []pgconn.FieldDescription, m *pgtype.Map, connMap *pgtype.Map) *columns {
 	c := &columns{
 		list:   make([]Column, len(fields)),
 		names:  make([]string, len(fields)),
@@ -149,6 +175,9 @@ func (c *columns) keys(p projection) []string {
 // clone returns the same description on a type map of its own, for a reader
 // in another goroutine. It reads only the immutable types slice.
 func (c *columns) clone() *columns {
+	if c.shared {
+		return c // read-only: any goroutine may use it
+	}
 	n := newColumns(c.fields, nil)
 	for i, dt := range c.types {
 		if dt != nil && n.types[i] == nil {

@@ -30,13 +30,22 @@ func (v *View[T]) parallelAll() (out []T, done bool, err error) {
 	if workers < 2 {
 		return nil, false, nil
 	}
+	out, err = v.decodeParallel(src, n, workers)
+	return out, true, err
+}
+
+// decodeParallel is parallelAll's work, apart so that the checks above,
+// which run for every All, allocate nothing (the workers' closures move
+// what they capture to the heap).
+func (v *View[T]) decodeParallel(src *blocks, n, workers int) ([]T, error) {
+	s := v.rs
 	list := src.list
 	if s.blk != nil && s.pos < s.blk.nrow {
 		list = append([]*Block{s.blk.from(s.pos)}, list...)
 	}
 	src.list, s.blk = nil, nil
 
-	out = make([]T, n)
+	out := make([]T, n)
 	type failure struct {
 		row int
 		err error
@@ -72,8 +81,8 @@ func (v *View[T]) parallelAll() (out []T, done bool, err error) {
 	for _, f := range fails { // in row order: the first failing worker has the earliest row
 		if f.err != nil {
 			s.fail(opError("All", f.err))
-			return nil, true, s.failure
+			return nil, s.failure
 		}
 	}
-	return out, true, nil
+	return out, nil
 }

@@ -60,9 +60,11 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 		connMap = conn.TypeMap()
 	}
 	cols := newColumns(fields, connMap)
-	var list []*Block
+	parts := &resultParts{}
+	list := parts.first[:0]
 	// later blocks are sized from the last
-	b := NewBlock(len(fields), firstBlockRows, firstBlockBytes)
+	firstRows, firstBytes := cols.firstBlockSize()
+	b := NewBlock(len(fields), firstRows, firstBytes)
 	n := 0
 	for rows.Next() {
 		if b.nrow >= blockRows || len(b.data) >= blockBytes {
@@ -77,9 +79,34 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(list) == 0 {
+		cols.noteFirstBlock(b)
+	}
 	list = append(list, b)
 	tag := rows.CommandTag()
-	rv := newRowView(cols, &blocks{list: list})
+	parts.src.list = list
+	rv := parts.init(cols)
 	rv.rs.noRows = len(fields) == 0 && n == 0 && !tag.Select()
-	return &Result{RowView: rv, n: n, tag: tag}, nil
+	parts.res = Result{RowView: rv, n: n, tag: tag}
+	return &parts.res, nil
+}
+
+// resultParts is a Result with everything it points to, made in one
+// allocation: a small result pays for its set-up once, not once per part.
+type resultParts struct {
+	res   Result
+	rv    RowView
+	v     View[Row]
+	rs    readState
+	src   blocks
+	first [1]*Block // the block list of a result that fits in one
+}
+
+// init makes the parts the first view of a result over cols and src.
+func (p *resultParts) init(cols *columns) *RowView {
+	p.rs = readState{cols: cols, src: &p.src}
+	p.v = View[Row]{rs: &p.rs, proj: cols.allProjection()}
+	p.v.fork = rowForkFor(cols, p.v.proj)
+	p.rv = RowView{&p.v}
+	return &p.rv
 }

@@ -24,7 +24,9 @@ type Row struct {
 // row: do not modify it.
 func (r Row) Values() []any { return r.vals }
 
-// Keys returns the column names, in order.
+// Keys returns the column names, in order. The slice is shared by every row
+// of the result (and of other results of the same statement): do not
+// modify it.
 func (r Row) Keys() []string { return r.keys }
 
 // Len returns the number of columns.

@@ -41,7 +41,7 @@ func NewRowView(fields []pgconn.FieldDescription, connMap *pgtype.Map, src Sourc
 
 // newRowView is the first view of a result: all its columns.
 func newRowView(cols *columns, src Source) *RowView {
-	return rowViewOver(&readState{cols: cols, src: src}, allColumns(len(cols.list)))
+	return rowViewOver(&readState{cols: cols, src: src}, cols.allProjection())
 }
 
 // rowViewOver is the first view of a read state, over columns p.
@@ -87,14 +87,28 @@ func (v *RowView) ColumnsAt(idx ...int) *RowView {
 func rowView[F any](from *View[F], p projection, err error) *RowView {
 	v := derive[Row](from, p, err)
 	if v.bad == nil {
-		keys := v.rs.cols.keys(p)
-		v.fork = func(cols *columns) func(rawRow, *Row) error {
-			m := &rowMaker{cols: cols, proj: p, keys: keys}
-			return valueConv(m.row)
-		}
-		v.conv = v.fork(v.rs.cols)
+		// conv is made from fork at the first read (View.next): a result
+		// read only through Structs, ScalarsOf or Raw never makes one
+		v.fork = rowForkFor(v.rs.cols, p)
 	}
 	return &RowView{v}
+}
+
+// rowForkFor is the fork of a Row view over columns p of cols: made once
+// for all columns of a shared description, else here.
+func rowForkFor(cols *columns, p projection) func(*columns) func(rawRow, *Row) error {
+	if cols.shared && cols.isAll(p) {
+		return cols.rowFork
+	}
+	return rowFork(p, cols.keys(p))
+}
+
+// rowFork makes Row decoders over columns p called keys.
+func rowFork(p projection, keys []string) func(*columns) func(rawRow, *Row) error {
+	return func(cols *columns) func(rawRow, *Row) error {
+		m := &rowMaker{cols: cols, proj: p, keys: keys}
+		return valueConv(m.row)
+	}
 }
 
 // Unique makes the view skip rows equal to one it already returned, in

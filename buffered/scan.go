@@ -44,6 +44,14 @@ type scanner struct {
 	plan   pgtype.ScanPlan
 }
 
+// prepare makes the plan now, for targets of dst's type, so that scan
+// never writes to s: a shared description's scanners are used by many
+// goroutines at once.
+func (s *scanner) prepare(dst any) {
+	f := &s.cols.fields[s.col]
+	s.plan = s.cols.m.PlanScan(f.DataTypeOID, f.Format, dst)
+}
+
 func (s *scanner) scan(src []byte, dst any) error {
 	if s.plan == nil {
 		f := &s.cols.fields[s.col]

@@ -57,6 +57,11 @@ func Structs[T any](from RowViewer) *View[T] {
 	if v.bad != nil {
 		return v
 	}
+	if cols := rv.rs.cols; cols.shared && cols.isAll(rv.proj) {
+		sp := sharedStructPlan[T](cols)
+		v.conv, v.fork, v.bad = sp.conv, sp.fork, sp.err
+		return v
+	}
 	plan, err := planStruct[T](rv.rs.cols, rv.proj)
 	if err != nil {
 		v.bad = fmt.Errorf("Structs: %w", err)
@@ -68,6 +73,38 @@ func Structs[T any](from RowViewer) *View[T] {
 		return structConv[T](plan, rv.proj)
 	}
 	return v
+}
+
+// sharedPlan is Structs[T] over every column of a shared description, made
+// once: its scan plans are made up front, so its scanners are read-only and
+// serve every result with that description, on any goroutine.
+type sharedPlan[T any] struct {
+	conv func(rawRow, *T) error
+	fork func(*columns) func(rawRow, *T) error
+	err  error
+}
+
+func sharedStructPlan[T any](c *columns) *sharedPlan[T] {
+	t := reflect.TypeFor[T]()
+	if sp, ok := c.plans.Load(t); ok {
+		return sp.(*sharedPlan[T])
+	}
+	sp := &sharedPlan[T]{}
+	plan, err := planStruct[T](c, c.all)
+	if err != nil {
+		sp.err = fmt.Errorf("Structs: %w", err)
+	} else {
+		for i := range plan {
+			plan[i].s.prepare(plan[i].ptr)
+		}
+		conv := structConv[T](plan, c.all)
+		sp.conv = conv
+		// parallel All's workers get the shared description itself (clone),
+		// and read-only scanners need no copy
+		sp.fork = func(*columns) func(rawRow, *T) error { return conv }
+	}
+	actual, _ := c.plans.LoadOrStore(t, sp)
+	return actual.(*sharedPlan[T])
 }
 
 // structConv scans rows into a T with plan.

@@ -15,7 +15,7 @@ import (
 type View[T any] struct {
 	rs   *readState
 	proj projection
-	conv func(rawRow, *T) error // writes the row into *T, which next has zeroed
+	conv func(rawRow, *T) error // writes the row into *T, which next has zeroed; nil until the first read when fork is set
 	// fork makes a converter like conv on other columns (a copy with its own
 	// type map), for All's parallel decoding; nil when the view cannot fork
 	fork func(*columns) func(rawRow, *T) error
@@ -57,6 +57,9 @@ func (v *View[T]) next(op string, dst *T) (bool, error) {
 	if v.bad != nil {
 		return false, opError(op, v.bad)
 	}
+	if v.conv == nil {
+		v.conv = v.fork(v.rs.cols) // a view that sets only fork makes conv at its first read
+	}
 	var zero T
 	for {
 		r, ok, err := v.rs.next(op)
@@ -94,6 +97,21 @@ func (v *View[T]) nextValue(op string) (T, bool, error) {
 func (v *View[T]) collect(op string, out []T, n int) ([]T, error) {
 	var zero T
 	for n < 0 || len(out) < n {
+		if len(out) == cap(out) {
+			// read the row before growing out, so a result that filled
+			// out exactly (All sizes it to the rows left) does not grow it
+			// for a row that is not there
+			var x T
+			ok, err := v.next(op, &x)
+			if err != nil || !ok {
+				return out, err
+			}
+			if v.own != nil {
+				v.own(&x)
+			}
+			out = append(out, x)
+			continue
+		}
 		out = append(out, zero)
 		ok, err := v.next(op, &out[len(out)-1])
 		if err != nil || !ok {
