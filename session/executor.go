@@ -302,6 +302,14 @@ func (r stmtRunner) SendBatch(ctx context.Context, b *pgx.Batch) (br pgx.BatchRe
 	return br
 }
 
+// Conn is the transaction's connection.
+func (r stmtRunner) Conn() *pgx.Conn { return r.tx.Conn() }
+
+// Send runs one statement that the caller sends itself on Conn.
+func (r stmtRunner) Send(ctx context.Context, kind, sql string, run func(ctx context.Context) error) error {
+	return r.e.send(ctx, kind, sql, run)
+}
+
 func (r stmtRunner) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (n int64, err error) {
 	err = r.e.send(ctx, kindCopy, "COPY "+table.Sanitize(), func(ctx context.Context) error {
 		n, err = r.tx.CopyFrom(ctx, table, cols, src)

@@ -26,6 +26,8 @@ type tracked struct {
 	plan    *trackPlan
 	st      status
 	expired bool     // reload at the next load through the session
+	jnl     uint8    // what the running flush's journal holds for it (jNone, jZeroed, jSaved)
+	jidx    int32    // where in the journal's list
 	key     any      // persistent and deleting objects: the identity's key (see identity)
 	snap    snapshot // persistent and deleting objects: the row as last loaded or flushed
 	seq     uint64   // order of Add, for pending objects

@@ -199,6 +199,7 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 		defer conn.Release()
 	}
 	j := &journal{}
+	defer j.done()
 	done, err := u.write(ctx, s.exec.on(tx), w, j)
 	if err == nil {
 		err = s.exec.commit(ctx, tx, !inTx)
@@ -219,25 +220,41 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 
 // journal keeps a copy of each object the flush writes fields of (keys and
 // defaults read back, versions, referencing columns), to put them back if
-// the flush fails.
+// the flush fails. Which objects it holds is marked on their records
+// (tracked.jnl, tracked.jidx), not in maps: a flush of 100,000 inserts
+// asks for each object, and map lookups showed in its profile. Every flush
+// ends with done, which clears the marks.
 type journal struct {
-	saved map[*tracked]unsafe.Pointer
-	order []*tracked
+	saved []savedCopy
 	slabs map[reflect.Type]*structSlab // the copies' memory
 	// zeroed lists objects whose only change is fields that were zero
 	// before the flush (the keys and defaults a RETURNING fills in): undo
 	// sets them back to zero, with no copy of the whole struct
-	zeroed map[*tracked][]int
+	zeroed []zeroedFields
+}
+
+// What the journal holds for an object (tracked.jnl).
+const (
+	jNone   uint8 = iota
+	jZeroed       // in journal.zeroed
+	jSaved        // in journal.saved
+)
+
+type savedCopy struct {
+	t  *tracked
+	cp unsafe.Pointer
+}
+
+type zeroedFields struct {
+	t      *tracked // nil once the object was saved in full
+	fields []int
 }
 
 // saveZeroed records that the flush will fill fields of t that are zero
 // now: undo zeroes them again. When t is already saved in full, or one of
 // the fields is not zero, it falls back to save.
 func (j *journal) saveZeroed(t *tracked, fields []int) {
-	if _, ok := j.saved[t]; ok {
-		return
-	}
-	if _, ok := j.zeroed[t]; ok {
+	if t.jnl != jNone {
 		return
 	}
 	m := t.m()
@@ -247,14 +264,17 @@ func (j *journal) saveZeroed(t *tracked, fields []int) {
 			return
 		}
 	}
-	if j.zeroed == nil {
-		j.zeroed = map[*tracked][]int{}
-	}
-	j.zeroed[t] = fields
+	t.jnl, t.jidx = jZeroed, int32(len(j.zeroed))
+	j.zeroed = append(j.zeroed, zeroedFields{t, fields})
 }
 
 // zeros returns the fields undo must zero on t (nil if none).
-func (j *journal) zeros(t *tracked) []int { return j.zeroed[t] }
+func (j *journal) zeros(t *tracked) []int {
+	if t.jnl != jZeroed {
+		return nil
+	}
+	return j.zeroed[t.jidx].fields
+}
 
 // zeroFields sets fields of t to their zero values.
 func zeroFields(t *tracked, fields []int) {
@@ -267,11 +287,8 @@ func zeroFields(t *tracked, fields []int) {
 
 // save copies t's struct before its first change in this flush.
 func (j *journal) save(t *tracked) {
-	if _, ok := j.saved[t]; ok {
+	if t.jnl == jSaved {
 		return
-	}
-	if j.saved == nil {
-		j.saved = map[*tracked]unsafe.Pointer{}
 	}
 	if j.slabs == nil {
 		j.slabs = map[reflect.Type]*structSlab{}
@@ -282,13 +299,14 @@ func (j *journal) save(t *tracked) {
 	}
 	cp := j.slabs[typ].next()
 	reflect.NewAt(typ, cp).Elem().Set(reflect.NewAt(typ, t.ptr).Elem())
-	j.saved[t] = cp
-	if fields, ok := j.zeroed[t]; ok {
+	if t.jnl == jZeroed {
 		// filled in since saveZeroed: the copy shows them as they were, zero
-		delete(j.zeroed, t)
-		zeroFieldsIn(cp, t, fields)
+		z := &j.zeroed[t.jidx]
+		zeroFieldsIn(cp, t, z.fields)
+		z.t = nil
 	}
-	j.order = append(j.order, t)
+	t.jnl, t.jidx = jSaved, int32(len(j.saved))
+	j.saved = append(j.saved, savedCopy{t, cp})
 }
 
 // structSlab hands out zeroed structs of one type from slices that grow
@@ -318,14 +336,35 @@ func (s *structSlab) next() unsafe.Pointer {
 
 // before returns t's struct as it was before the flush (nil if the flush
 // did not change it).
-func (j *journal) before(t *tracked) unsafe.Pointer { return j.saved[t] }
-
-func (j *journal) undo() {
-	for _, t := range j.order {
-		reflect.NewAt(t.m().Go, t.ptr).Elem().Set(reflect.NewAt(t.m().Go, j.saved[t]).Elem())
+func (j *journal) before(t *tracked) unsafe.Pointer {
+	if t.jnl != jSaved {
+		return nil
 	}
-	for t, fields := range j.zeroed {
-		zeroFields(t, fields)
+	return j.saved[t.jidx].cp
+}
+
+// undo puts every object back as it was before the flush.
+func (j *journal) undo() {
+	for _, s := range j.saved {
+		reflect.NewAt(s.t.m().Go, s.t.ptr).Elem().Set(reflect.NewAt(s.t.m().Go, s.cp).Elem())
+	}
+	for _, z := range j.zeroed {
+		if z.t != nil {
+			zeroFields(z.t, z.fields)
+		}
+	}
+}
+
+// done clears the journal's marks on the objects; the journal is not used
+// again.
+func (j *journal) done() {
+	for _, s := range j.saved {
+		s.t.jnl = jNone
+	}
+	for _, z := range j.zeroed {
+		if z.t != nil {
+			z.t.jnl = jNone
+		}
 	}
 }
 

@@ -35,6 +35,10 @@ type flushConn interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+	// Conn is the transaction's connection, for the statements a flush
+	// pipelines itself; each of them still goes through Send.
+	Conn() *pgx.Conn
+	Send(ctx context.Context, kind, sql string, run func(ctx context.Context) error) error
 }
 
 // insertShape is the columns one INSERT writes and reads back.
@@ -136,6 +140,12 @@ func insertRows(ctx context.Context, tx flushConn, ts []*tracked, j *journal) er
 			continue
 		}
 		per := min(insertChunkRows, maxParams/max(1, len(sh.write)))
+		if len(sh.write) > 0 && len(sh.back) > 0 {
+			var err error
+			if rows, err = insertPipelined(ctx, tx, m, sh, rows, per, j); err != nil {
+				return err
+			}
+		}
 		for len(rows) > 0 {
 			n := min(per, len(rows))
 			if err := insertChunk(ctx, tx, m, sh, rows[:n], j); err != nil {
