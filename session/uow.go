@@ -26,6 +26,8 @@ type tracked struct {
 	plan    *trackPlan
 	st      status
 	expired bool     // reload at the next load through the session
+	held    bool     // in byPtr (a record in the pending list may no longer be)
+	early   bool     // inserted: snapshot and key taken during the flush (journal.settleEarly)
 	jnl     uint8    // what the running flush's journal holds for it (jNone, jZeroed, jSaved)
 	jidx    int32    // where in the journal's list
 	key     any      // persistent and deleting objects: the identity's key (see identity)
@@ -253,6 +255,7 @@ func (u *unitOfWork) file(t *tracked) {
 	u.mu.Lock()
 	u.byPtr[t.ptr] = t
 	u.mu.Unlock()
+	t.held = true
 }
 
 // drop forgets t.
@@ -260,6 +263,7 @@ func (u *unitOfWork) drop(t *tracked) {
 	u.mu.Lock()
 	delete(u.byPtr, t.ptr)
 	u.mu.Unlock()
+	t.held = false
 	if t.st != pending {
 		u.unindex(t)
 	}

@@ -114,7 +114,7 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 		sortTracked(w.inserts)
 	} else {
 		for _, t := range u.pending { // already in Add order
-			if t.st == pending && u.byPtr[t.ptr] == t {
+			if t.st == pending && t.held {
 				consider(t)
 			}
 		}
@@ -227,6 +227,9 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 type journal struct {
 	saved []savedCopy
 	slabs map[reflect.Type]*structSlab // the copies' memory
+	// early lists inserted objects whose snapshot and key were taken while
+	// their rows were sent (see copyRows); settle uses them as they are
+	early []*tracked
 	// zeroed lists objects whose only change is fields that were zero
 	// before the flush (the keys and defaults a RETURNING fills in): undo
 	// sets them back to zero, with no copy of the whole struct
@@ -355,9 +358,24 @@ func (j *journal) undo() {
 	}
 }
 
+// settleEarly takes t's snapshot and key now, for settle, when nothing
+// else in the flush writes t's fields any more.
+func (j *journal) settleEarly(t *tracked, slab *structSlab) {
+	if t.snap.shallow == nil {
+		t.snap.shallow = slab.next()
+	}
+	t.plan.take(&t.snap, t.ptr)
+	id, _ := keyOf(t.m(), t.ptr)
+	t.key, t.early = id.k, true
+	j.early = append(j.early, t)
+}
+
 // done clears the journal's marks on the objects; the journal is not used
 // again.
 func (j *journal) done() {
+	for _, t := range j.early {
+		t.early = false
+	}
 	for _, s := range j.saved {
 		s.t.jnl = jNone
 	}
@@ -507,6 +525,10 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 			u.undo = append(u.undo, undoEntry{t: t, was: pending, fields: j.before(t), zeros: j.zeros(t)})
 		}
 		t.st = persistent
+		if t.early {
+			u.index(t.identity(), t)
+			continue
+		}
 		id, _ := keyOf(t.m(), t.ptr)
 		t.plan.take(&t.snap, t.ptr)
 		u.index(id, t)
@@ -520,7 +542,7 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		t.plan.take(&t.snap, t.ptr)
 		u.rekey(t) // the key itself may have been updated
 	}
-	u.pending = slices.DeleteFunc(u.pending, func(t *tracked) bool { return t.st != pending || u.byPtr[t.ptr] != t })
+	u.pending = slices.DeleteFunc(u.pending, func(t *tracked) bool { return t.st != pending || !t.held })
 }
 
 // snapshotSlabs gives the new snapshots of inserted objects their memory

@@ -134,7 +134,7 @@ func insertRows(ctx context.Context, tx flushConn, ts []*tracked, j *journal) er
 	for _, g := range groups {
 		rows, sh := g.rows, g.sh
 		if len(sh.back) == 0 && len(rows) >= copyMinRows {
-			if err := copyRows(ctx, tx, m, sh, rows); err != nil {
+			if err := copyRows(ctx, tx, m, sh, rows, j); err != nil {
 				return err
 			}
 			continue
@@ -335,13 +335,21 @@ func sequenceKey(m *mapping.Type, sh insertShape) *mapping.Field {
 }
 
 // copyRows inserts objects whose every written value is known with COPY.
-func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked) error {
+//
+// pgx encodes the rows on a goroutine of its own while the connection
+// sends them and the server inserts. The callback that hands it each row
+// also takes the object's snapshot and reads its key, the part of settle
+// that does not depend on the outcome: that work then overlaps with the
+// server's instead of following it. The session's goroutine is blocked in
+// CopyFrom meanwhile, which returns only after pgx's goroutine ended.
+func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
 	names := make([]string, len(sh.write))
 	for i, k := range sh.write {
 		names[i] = m.Fields[k].Column
 	}
 	i := 0
 	row := make([]any, len(sh.write))
+	slab := &structSlab{typ: m.Go}
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		if i == len(ts) {
 			return nil, nil
@@ -351,6 +359,7 @@ func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 		for c, k := range sh.write {
 			row[c] = fieldValue(t.ptr, &m.Fields[k])
 		}
+		j.settleEarly(t, slab)
 		return row, nil
 	})
 	_, err := tx.CopyFrom(ctx, m.Ident, names, src)
