@@ -91,6 +91,9 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 		}
 	}
 	w := &flushWork{}
+	if only == nil {
+		w.inserts = make([]*tracked, 0, len(u.pending))
+	}
 	found := false
 	consider := func(t *tracked) {
 		switch t.st {
@@ -413,6 +416,9 @@ func (u *unitOfWork) write(ctx context.Context, tx flushConn, w *flushWork, j *j
 	}
 	rank := rankTables(types, info)
 	byTable := func(list []*tracked) [][]*tracked {
+		if len(rank) == 1 {
+			return [][]*tracked{list} // one table: no copy of a list of maybe 100,000
+		}
 		groups := make([][]*tracked, len(rank))
 		for _, t := range list {
 			r := rank[t.m()]
@@ -436,7 +442,11 @@ func (u *unitOfWork) write(ctx context.Context, tx flushConn, w *flushWork, j *j
 			if err := insertRows(ctx, tx, lv, j); err != nil {
 				return nil, err
 			}
-			done.inserted = append(done.inserted, lv...)
+			if done.inserted == nil {
+				done.inserted = slices.Clip(lv) // a later append copies instead of writing past lv
+			} else {
+				done.inserted = append(done.inserted, lv...)
+			}
 		}
 	}
 	var changed []*tracked

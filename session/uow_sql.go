@@ -87,6 +87,16 @@ func shapeSig(t *tracked) (sig uint64, exact bool) {
 	return sig, nd <= 64
 }
 
+// sameSig reports whether every object of ts has shape signature sig.
+func sameSig(ts []*tracked, sig uint64) bool {
+	for _, t := range ts {
+		if s, _ := shapeSig(t); s != sig {
+			return false
+		}
+	}
+	return true
+}
+
 // sameShape reports whether two shapes write the same fields.
 func sameShape(a, b insertShape) bool { return slices.Equal(a.write, b.write) }
 
@@ -108,6 +118,12 @@ func insertRows(ctx context.Context, tx flushConn, ts []*tracked, j *journal) er
 		rows []*tracked
 	}
 	var groups []*group
+	if sig, exact := shapeSig(ts[0]); exact && sameSig(ts, sig) {
+		// the common case: every object leaves the same fields to the
+		// server, one group, no copy of the list
+		groups = []*group{{sh: shapeOf(ts[0]), rows: ts}}
+		ts = nil
+	}
 	bySig := map[uint64][]*group{}
 	for _, t := range ts {
 		sig, exact := shapeSig(t)
