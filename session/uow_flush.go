@@ -210,7 +210,7 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 	if err != nil {
 		// the objects go back to how they were; after an ErrCommitUnknown
 		// the database may have the changes all the same
-		j.undo()
+		j.undo(u)
 		rerr := s.exec.rollback(context.WithoutCancel(ctx), tx, !inTx)
 		if inTx && rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
 			u.failed = err
@@ -349,8 +349,12 @@ func (j *journal) before(t *tracked) unsafe.Pointer {
 	return j.saved[t.jidx].cp
 }
 
-// undo puts every object back as it was before the flush.
-func (j *journal) undo() {
+// undo puts every object back as it was before the flush, and takes the
+// objects settleEarly filed out of the index.
+func (j *journal) undo(u *unitOfWork) {
+	for _, t := range j.early {
+		u.unindex(t)
+	}
 	for _, s := range j.saved {
 		reflect.NewAt(s.t.m().Go, s.t.ptr).Elem().Set(reflect.NewAt(s.t.m().Go, s.cp).Elem())
 	}
@@ -361,15 +365,21 @@ func (j *journal) undo() {
 	}
 }
 
-// settleEarly takes t's snapshot and key now, for settle, when nothing
-// else in the flush writes t's fields any more.
-func (j *journal) settleEarly(t *tracked, slab *structSlab) {
+// settleEarly takes t's snapshot and key now, and files t under its key,
+// for settle, when nothing else in the flush writes t's fields any more.
+// Should the flush fail, undo takes t out of the index again. An object
+// whose key names another object the session holds is left to settle.
+func (j *journal) settleEarly(u *unitOfWork, t *tracked, slab *structSlab) {
 	if t.snap.shallow == nil {
 		t.snap.shallow = slab.next()
 	}
 	t.plan.take(&t.snap, t.ptr)
 	id, _ := keyOf(t.m(), t.ptr)
-	t.key, t.early = id.k, true
+	if other := u.lookup(id); other != nil && other != t {
+		return
+	}
+	u.index(id, t)
+	t.early = true
 	j.early = append(j.early, t)
 }
 
@@ -439,7 +449,7 @@ func (u *unitOfWork) write(ctx context.Context, tx flushConn, w *flushWork, j *j
 			for _, t := range lv {
 				u.copyRefs(t, j)
 			}
-			if err := insertRows(ctx, tx, lv, j); err != nil {
+			if err := insertRows(ctx, tx, u, lv, j); err != nil {
 				return nil, err
 			}
 			if done.inserted == nil {
@@ -536,8 +546,7 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		}
 		t.st = persistent
 		if t.early {
-			u.index(t.identity(), t)
-			continue
+			continue // snapshot, key and index done (journal.settleEarly)
 		}
 		id, _ := keyOf(t.m(), t.ptr)
 		t.plan.take(&t.snap, t.ptr)

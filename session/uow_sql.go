@@ -103,7 +103,7 @@ func sameShape(a, b insertShape) bool { return slices.Equal(a.write, b.write) }
 
 // insertRows inserts one level of one table's pending objects: grouped by
 // shape, in chunks, with COPY when nothing comes back.
-func insertRows(ctx context.Context, tx flushConn, ts []*tracked, j *journal) error {
+func insertRows(ctx context.Context, tx flushConn, u *unitOfWork, ts []*tracked, j *journal) error {
 	m := ts[0].m()
 	if m.Version >= 0 {
 		f := &m.Fields[m.Version]
@@ -151,7 +151,7 @@ func insertRows(ctx context.Context, tx flushConn, ts []*tracked, j *journal) er
 	for _, g := range groups {
 		rows, sh := g.rows, g.sh
 		if len(sh.back) == 0 && len(rows) >= copyMinRows {
-			if err := copyRows(ctx, tx, m, sh, rows, j); err != nil {
+			if err := copyRows(ctx, tx, u, m, sh, rows, j); err != nil {
 				return err
 			}
 			continue
@@ -359,7 +359,7 @@ func sequenceKey(m *mapping.Type, sh insertShape) *mapping.Field {
 // that does not depend on the outcome: that work then overlaps with the
 // server's instead of following it. The session's goroutine is blocked in
 // CopyFrom meanwhile, which returns only after pgx's goroutine ended.
-func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
+func copyRows(ctx context.Context, tx flushConn, u *unitOfWork, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
 	names := make([]string, len(sh.write))
 	for i, k := range sh.write {
 		names[i] = m.Fields[k].Column
@@ -367,6 +367,7 @@ func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 	i := 0
 	row := make([]any, len(sh.write))
 	slab := &structSlab{typ: m.Go}
+	u.reserve(m.Go, len(ts))
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		if i == len(ts) {
 			return nil, nil
@@ -376,7 +377,7 @@ func copyRows(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 		for c, k := range sh.write {
 			row[c] = fieldValue(t.ptr, &m.Fields[k])
 		}
-		j.settleEarly(t, slab)
+		j.settleEarly(u, t, slab)
 		return row, nil
 	})
 	_, err := tx.CopyFrom(ctx, m.Ident, names, src)

@@ -784,3 +784,48 @@ func TestUnitOfWork_KeysOfMoreThanFourColumns(t *testing.T) {
 	assert.Equal(t, []any{int32(1), int32(2), int32(3), int32(4), int32(5)}, id.Key)
 	assert.ErrorIs(t, s.Add(&uWide{A: 1, B: 2, C: 3, D: 4, E: 5}), session.ErrIdentityConflict)
 }
+
+// A COPY flush files its objects in the identity map while pgx sends their
+// rows (see copyRows). When a later statement of the same flush fails, they
+// must leave the map again: still pending, not found by key, inserted by
+// the next flush.
+func TestUnitOfWork_FailureAfterCopyLeavesTheObjectsPending(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `insert into uow_parents (name) values ('a'), ('b')`)
+	require.NoError(t, err)
+	s := uowSession(t, m)
+	a, err := session.GetOne[uParent](ctx, s, int64(1))
+	require.NoError(t, err)
+	b, err := session.GetOne[uParent](ctx, s, int64(2))
+	require.NoError(t, err)
+
+	nodes := make([]*uNode, 100) // enough for COPY
+	for i := range nodes {
+		nodes[i] = &uNode{ID: int64(i + 1), Label: "n"}
+		require.NoError(t, s.Add(nodes[i]))
+	}
+	b.Name = a.Name // the UPDATE, sent after the COPY, violates the unique name
+	err = s.Flush(ctx)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	assert.Equal(t, "23505", pgErr.Code)
+
+	assert.Len(t, s.New(), 100, "the copied objects are still pending")
+	var got *uNode
+	s.NoAutoflush(func() { got, err = session.Get[uNode](ctx, s, int64(7)) })
+	require.NoError(t, err)
+	assert.Nil(t, got, "a pending object is not found by key, and the row does not exist")
+	assert.Zero(t, scalar[int64](t, pool, "select count(*) from uow_nodes"))
+
+	b.Name = "b2"
+	require.NoError(t, s.Flush(ctx))
+	assert.Empty(t, s.New())
+	assert.Equal(t, int64(100), scalar[int64](t, pool, "select count(*) from uow_nodes"))
+	got, err = session.Get[uNode](ctx, s, int64(7))
+	require.NoError(t, err)
+	assert.Same(t, nodes[6], got, "after the flush the identity map holds the object")
+	nodes[6].Label = "changed"
+	assert.True(t, s.IsModified(nodes[6]), "the snapshot taken during the COPY is the row as written")
+	assert.False(t, s.IsModified(nodes[5]))
+}
