@@ -28,10 +28,15 @@ import (
 //
 // Batching: pending objects of one table go in multi-row INSERT ...
 // RETURNING statements (up to 1000 rows each) that read back the keys and
-// defaults the server made, assigned back in row order; when nothing needs
-// to come back and there are at least 64 rows, they go through COPY
-// instead. UPDATEs of all changed objects go in one pgx batch (one round
-// trip); DELETEs of one table in one statement.
+// defaults the server made, assigned back in row order. From two full
+// chunks on, the chunks go as a pipeline with two in flight, so the server
+// inserts one while the client encodes the next (the statement is
+// prepared once per connection, except with pgx's exec modes that promise
+// no prepared statements, where the chunks go one by one). When nothing
+// needs to come back and there are at least 64 rows, they go through COPY
+// instead, and each object's snapshot and identity-map entry are made
+// while pgx streams its row. UPDATEs of all changed objects go in one pgx
+// batch (one round trip); DELETEs of one table in one statement.
 //
 // A flush is atomic: outside a transaction it runs in one of its own, which
 // it commits; inside one it runs under a SAVEPOINT (one subtransaction per
@@ -43,7 +48,9 @@ import (
 // every call with ErrPendingRollback until Rollback or Close.
 //
 // Cost: one round trip to open and one to end the flush's transaction or
-// savepoint, one per 1000 inserted rows of a table (or one COPY), one for
+// savepoint, one per 1000 inserted rows of a table (overlapped with each
+// other when pipelined; one more, once per connection, to prepare the
+// pipelined statement) or one COPY, one for
 // all updates, one per table with deletions, and one catalog query per table
 // the Maker has not seen yet. Finding the changed objects compares every
 // field of every persistent object the session holds with its snapshot.
