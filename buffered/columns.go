@@ -17,6 +17,7 @@ type Column struct {
 	TypeOID  uint32 // the column's PostgreSQL type OID
 	TypeName string // the type's name as pgx knows it ("int4", "text", ...); empty when unknown
 	Format   int16  // wire format: pgx.TextFormatCode (0) or pgx.BinaryFormatCode (1)
+	TypeMod  int32  // the type modifier, e.g. numeric's precision and scale or varchar's length; -1 when none
 }
 
 // columns is the shared metadata of one result: names, wire description and
@@ -78,7 +79,7 @@ func describe(fields []pgconn.FieldDescription, m *pgtype.Map, connMap *pgtype.M
 			c.types[i] = dt
 			name = dt.Name
 		}
-		c.list[i] = Column{Name: f.Name, TypeOID: f.DataTypeOID, TypeName: name, Format: f.Format}
+		c.list[i] = Column{Name: f.Name, TypeOID: f.DataTypeOID, TypeName: name, Format: f.Format, TypeMod: f.TypeModifier}
 		c.names[i] = f.Name
 	}
 	return c

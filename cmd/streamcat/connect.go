@@ -80,8 +80,8 @@ func connect(ctx context.Context, o *options, stderr io.Writer) (*connection, er
 	if err != nil {
 		return c, err
 	}
-	if o.format == "jsonl" || o.format == "json" {
-		// JSON text is UTF-8 (RFC 8259); under another client encoding the
+	if _, col := columnarFormat(o.format); col || o.format == "jsonl" || o.format == "json" {
+		// JSON text, Parquet and Arrow strings are UTF-8 (RFC 8259); under another client encoding the
 		// encoder would turn every non-ASCII character into U+FFFD.
 		cfg.RuntimeParams["client_encoding"] = "UTF8"
 	}

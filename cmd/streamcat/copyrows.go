@@ -19,7 +19,11 @@ import (
 func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
 	o := r.o
 	args := make([]any, 0, len(o.params)+1)
-	args = append(args, pgx.QueryResultFormats{pgx.TextFormatCode})
+	formats := r.formats
+	if formats == nil {
+		formats = pgx.QueryResultFormats{pgx.TextFormatCode}
+	}
+	args = append(args, formats)
 	for _, p := range o.params {
 		args = append(args, p)
 	}
@@ -57,7 +61,7 @@ func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
 	if o.stats {
 		n, note := rows.Load(), ""
 		if broken {
-			n, note = r.counter.rc.rows(n, o.encOpts.Header), " (stdout closed early)"
+			n, note = r.writtenRows(n), " (stdout closed early)"
 		}
 		fmt.Fprintln(r.stderr, statsLine(n, r.counter.n.Load(), time.Since(start))+note)
 	}
@@ -106,12 +110,23 @@ func writeErr(err error) error {
 	return fmt.Errorf("write: %w", err)
 }
 
-// fields describes the stream's columns for the encoder, as text.
+// writtenRows returns how many of the n encoded rows fully left the
+// process when stdout closed early: the rows of the batches a columnar
+// writer wrote, or the rows the text formats' bytes complete.
+func (r *runner) writtenRows(n int64) int64 {
+	if w, ok := r.enc.(interface{ Flushed() int64 }); ok {
+		return w.Flushed()
+	}
+	return r.counter.rc.rows(n, r.o.encOpts.Header)
+}
+
+// fields describes the stream's columns for the encoder, in the format
+// each was asked in.
 func fields(res *stream.Result) []pgconn.FieldDescription {
 	cols := res.ColumnTypes()
 	out := make([]pgconn.FieldDescription, len(cols))
 	for i, c := range cols {
-		out[i] = pgconn.FieldDescription{Name: c.Name, DataTypeOID: c.TypeOID, Format: pgx.TextFormatCode}
+		out[i] = pgconn.FieldDescription{Name: c.Name, DataTypeOID: c.TypeOID, TypeModifier: c.TypeMod, Format: c.Format}
 	}
 	return out
 }

@@ -44,6 +44,7 @@ type options struct {
 	stats     bool
 	progress  string
 	delimiter string
+	col       columnarFlags // --format parquet and arrow
 }
 
 // usageError is a problem with the command line or its input: exit 2.
@@ -117,6 +118,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.encOpts.Header, "header", false, "")
 	fs.StringVar(&o.encOpts.Null, "null", "", "")
 	fs.StringVar(&o.delimiter, "delimiter", "", "")
+	fs.StringVar(&o.col.compression, "compression", "", "")
+	fs.Var(intValue{&o.col.rowGroup}, "row-group", "")
+	fs.StringVar(&o.col.numeric, "numeric", "", "")
 	fs.StringVarP(&o.output, "output", "o", "", "")
 	fs.BoolVar(&o.stats, "stats", false, "")
 	fs.StringVar(&o.progress, "progress", "auto", "")
@@ -149,7 +153,10 @@ func parseFlags(args []string) (*options, error) {
 	default:
 		return nil, usagef("too many arguments: QUERY must be one argument (quote it); got %d", len(pos))
 	}
-	return o, o.check()
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	return o, o.checkColumnar(fs.Changed)
 }
 
 // check validates the combination of options.

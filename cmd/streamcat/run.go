@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamcat/streamcat/columnar"
 	"github.com/streamcat/streamcat/encode"
 )
 
@@ -49,6 +52,9 @@ type runner struct {
 	counter *countingWriter
 	enc     encode.Encoder
 	types   *encode.TypeInfo // loaded for jsonl/json once the columns are known
+
+	colTypes *columnar.Types        // loaded for parquet/arrow once the columns are known
+	formats  pgx.QueryResultFormats // per column; nil is text for all
 }
 
 // prepare does everything that needs no server: it reads QUERY and --init's
@@ -73,14 +79,22 @@ func (r *runner) prepare(stdin io.Reader) error {
 	// Build the encoder on a placeholder first, so a bad --format or
 	// --delimiter is reported before -o creates anything.
 	r.counter = &countingWriter{w: io.Discard}
-	if r.enc, err = encode.New(o.format, r.counter, opts); err != nil {
+	if f, ok := columnarFormat(o.format); ok {
+		r.colTypes = columnar.NewTypes()
+		if r.enc, err = r.newColumnar(f); err != nil {
+			return err
+		}
+		if o.output == "" && isTerminal(r.stdout) {
+			return usagef("--format %s is binary: give -o FILE or redirect stdout to a file or pipe", o.format)
+		}
+	} else if r.enc, err = encode.New(o.format, r.counter, opts); err != nil {
 		return optionError(err)
 	}
 	if r.out, err = openSink(o.output, r.stdout); err != nil {
 		return err
 	}
 	r.counter.w = r.out.w
-	if o.stats {
+	if _, col := columnarFormat(o.format); o.stats && !col {
 		r.counter.rc = &recordCounter{format: o.format}
 	}
 	return nil
@@ -132,6 +146,11 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	if o.format == "jsonl" || o.format == "json" {
 		if err := r.types.Load(ctx, conn.conn, sd.Fields); err != nil {
 			return fmt.Errorf("load column types: %w", err)
+		}
+	}
+	if _, ok := columnarFormat(o.format); ok {
+		if err := r.describeColumnar(ctx, conn.conn, sd.Fields); err != nil {
+			return err
 		}
 	}
 	return r.copyRows(ctx, conn.conn)

@@ -3,7 +3,8 @@ package main
 const usageText = `Usage: streamcat [OPTION]... [QUERY]
 
 Runs one SQL query that returns rows and streams them to stdout (or -o FILE)
-as CSV, TSV, JSON Lines or a JSON array, in constant memory. QUERY comes
+as CSV, TSV, JSON Lines, a JSON array, Parquet or an Arrow IPC stream, in
+constant memory. QUERY comes
 from the argument, from -f FILE, or from stdin when stdin is not a terminal.
 It must be exactly one statement, and it must return rows: DDL, DML without
 RETURNING, COPY and SET are refused before they run (exit 2).
@@ -36,7 +37,15 @@ Query:
   --batch N            rows per batch fetched from the server (default 1000)
 
 Output:
-  --format FORMAT      csv (default), tsv, jsonl or json
+  --format FORMAT      csv (default), tsv, jsonl, json, parquet or arrow
+                       (parquet and arrow: to -o FILE or a non-terminal
+                       stdout; types kept, see README "Columnar output")
+  --compression C      parquet: zstd (default), snappy or none; arrow: none
+                       (default) or zstd
+  --row-group N        parquet/arrow: rows per row group / record batch
+                       (default 65536; a batch also ends at 8 MiB of values)
+  --numeric MODE       parquet/arrow: numeric without a precision (or over
+                       38 digits): exact (default, a string) or float64
   --header             csv/tsv: start with a line of column names
   --null STRING        csv/tsv: text for SQL NULL (csv: empty field, tsv: \N)
   --delimiter CHAR     csv/tsv: field separator (csv: ",", tsv: tab; "\t"

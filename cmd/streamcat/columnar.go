@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/streamcat/streamcat/columnar"
+)
+
+// The parquet and arrow formats are written by package columnar; this file
+// is their wiring: flags, the encoder, the result formats and the types.
+
+// columnarFormat returns the columnar format --format names, if it is one.
+func columnarFormat(name string) (columnar.Format, bool) {
+	switch name {
+	case "parquet":
+		return columnar.Parquet, true
+	case "arrow":
+		return columnar.Arrow, true
+	}
+	return 0, false
+}
+
+// columnarFlags are the flags of the parquet and arrow formats.
+type columnarFlags struct {
+	compression string
+	rowGroup    int64
+	numeric     string
+}
+
+// checkColumnar refuses the columnar flags with another format, and
+// checks their values.
+func (o *options) checkColumnar(changed func(string) bool) error {
+	if _, ok := columnarFormat(o.format); !ok {
+		for _, f := range []string{"compression", "row-group", "numeric"} {
+			if changed(f) {
+				return usagef("--%s applies to --format parquet and arrow only", f)
+			}
+		}
+		return nil
+	}
+	switch {
+	case o.encOpts.Header || o.encOpts.NullSet || o.delimiter != "":
+		return usagef("--header, --null and --delimiter apply to csv and tsv only, not to --format %s", o.format)
+	case o.col.rowGroup < 0:
+		return usagef("--row-group must not be negative")
+	}
+	switch o.col.numeric {
+	case "", "exact", "float64":
+	default:
+		return usagef("--numeric must be exact or float64, got %q", o.col.numeric)
+	}
+	return nil
+}
+
+// newColumnar builds the parquet or arrow encoder; r.colTypes is filled in
+// once the statement is described, before Begin reads it.
+func (r *runner) newColumnar(f columnar.Format) (*columnar.Writer, error) {
+	c := r.o.col
+	opts := columnar.Options{
+		RowGroupRows: int(c.rowGroup),
+		Compression:  columnar.Compression(c.compression),
+		Types:        r.colTypes,
+	}
+	if c.numeric == "float64" {
+		opts.Numeric = columnar.NumericFloat64
+	}
+	w, err := columnar.NewWriter(f, r.counter, opts)
+	if err != nil {
+		return nil, usagef("--compression: %q: want zstd, snappy (parquet only) or none", c.compression)
+	}
+	return w, nil
+}
+
+// describeColumnar loads the catalog entries of the result's non-built-in
+// types and picks each column's wire format.
+func (r *runner) describeColumnar(ctx context.Context, conn *pgx.Conn, fields []pgconn.FieldDescription) error {
+	if err := r.colTypes.Load(ctx, conn, fields); err != nil {
+		return err
+	}
+	r.formats = columnar.ResultFormats(fields, r.colTypes)
+	return nil
+}

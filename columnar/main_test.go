@@ -1,0 +1,9 @@
+package columnar_test
+
+import (
+	"testing"
+
+	"github.com/streamcat/streamcat/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
