@@ -222,7 +222,12 @@ func (p *insertPipeline) close() error {
 	if p.pl == nil {
 		return nil
 	}
-	err := p.pl.Sync()
+	var err error
+	if !p.conn.PgConn().IsClosed() {
+		// after a network failure pgx closes the connection on a goroutine
+		// of its own, which writes to it: no Sync then, only Close
+		err = p.pl.Sync()
+	}
 	if cerr := p.pl.Close(); err == nil {
 		err = cerr
 	}
