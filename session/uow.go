@@ -30,7 +30,6 @@ type tracked struct {
 	early   bool     // inserted: snapshot and key taken during the flush (journal.settleEarly)
 	jnl     uint8    // what the running flush's journal holds for it (jNone, jZeroed, jSaved)
 	jidx    int32    // where in the journal's list
-	key     any      // persistent and deleting objects: the identity's key (see identity)
 	snap    snapshot // persistent and deleting objects: the row as last loaded or flushed
 	seq     uint64   // order of Add, for pending objects
 }
@@ -41,8 +40,14 @@ func (t *tracked) m() *mapping.Type { return t.plan.m }
 // pointer fits in an interface as it is).
 func (t *tracked) object() any { return reflect.NewAt(t.m().Go, t.ptr).Interface() }
 
-// identity is t's identity-map key (persistent and deleting objects).
-func (t *tracked) identity() identity { return identity{t.m().Go, t.key} }
+// identity is t's identity-map key (persistent and deleting objects): the
+// key fields of its snapshot, which hold the key as last loaded or flushed.
+// The record keeps no copy of its own: that was 16 bytes, and a boxed
+// integer, per object held.
+func (t *tracked) identity() identity {
+	id, _ := keyOf(t.m(), t.snap.shallow)
+	return id
+}
 
 // unitOfWork is a session's identity map and change tracking. It lives with
 // the session and, like the session, is used from one goroutine at a time.
@@ -188,7 +193,6 @@ func (u *unitOfWork) index(id identity, t *tracked) {
 		u.byKey[id.t] = x
 	}
 	x.put(id.k, t)
-	t.key = id.k
 }
 
 // reserve makes room in the index of type typ for n more integer-keyed
@@ -224,17 +228,22 @@ func grown[K comparable, V any](m map[K]V, n int) map[K]V {
 	return out
 }
 
-// unindex removes t from the index, if it is filed there.
-func (u *unitOfWork) unindex(t *tracked) {
+// unindex removes t from the index, if it is filed there (under the key
+// of its snapshot).
+func (u *unitOfWork) unindex(t *tracked) { u.unindexFrom(t, t.identity()) }
+
+// unindexFrom removes t from the index under id.
+func (u *unitOfWork) unindexFrom(t *tracked, id identity) {
 	if x := u.byKey[t.m().Go]; x != nil {
-		x.remove(t.key, t)
+		x.remove(id.k, t)
 	}
 }
 
-// rekey files t under its current key, if that changed.
-func (u *unitOfWork) rekey(t *tracked) {
-	if id, _ := keyOf(t.m(), t.ptr); id != t.identity() {
-		u.unindex(t)
+// rekey files t, whose snapshot was just replaced, under its snapshot's
+// key if that is not old, the key it was filed under.
+func (u *unitOfWork) rekey(t *tracked, old identity) {
+	if id := t.identity(); id != old {
+		u.unindexFrom(t, old)
 		u.index(id, t)
 	}
 }

@@ -560,13 +560,14 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		u.index(id, t)
 	}
 	for _, t := range done.updated {
+		old := t.identity() // the key may have been updated: the snapshot has the old one
 		if inTx {
 			// the undo entry keeps the old snapshot; the new one gets memory of its own
 			u.undo = append(u.undo, undoEntry{t: t, was: persistent, snap: t.snap, fields: j.before(t)})
 			t.snap = snapshot{}
 		}
 		t.plan.take(&t.snap, t.ptr)
-		u.rekey(t) // the key itself may have been updated
+		u.rekey(t, old)
 	}
 	u.pending = slices.DeleteFunc(u.pending, func(t *tracked) bool { return t.st != pending || !t.held })
 }

@@ -829,3 +829,45 @@ func TestUnitOfWork_FailureAfterCopyLeavesTheObjectsPending(t *testing.T) {
 	assert.True(t, s.IsModified(nodes[6]), "the snapshot taken during the COPY is the row as written")
 	assert.False(t, s.IsModified(nodes[5]))
 }
+
+// A key changed in Go is an UPDATE of the key column, after which the
+// identity map files the object under its new key; a savepoint's rollback
+// files it under the old one again.
+func TestUnitOfWork_ChangingTheKeyRefilesTheObject(t *testing.T) {
+	m, log, pool := uowFixture(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `insert into uow_nodes (id, label) values (1, 'a')`)
+	require.NoError(t, err)
+	s := uowSession(t, m)
+	_, err = s.Begin(ctx)
+	require.NoError(t, err)
+	n, err := session.GetOne[uNode](ctx, s, int64(1))
+	require.NoError(t, err)
+	sp, err := s.BeginNested(ctx)
+	require.NoError(t, err)
+
+	n.ID = 100
+	log.reset()
+	require.NoError(t, s.Flush(ctx))
+	require.Len(t, log.matching("update"), 1)
+	assert.Contains(t, log.matching("update")[0], `set "id" = $1 where "id" = $2`)
+	log.reset()
+	got, err := session.Get[uNode](ctx, s, int64(100))
+	require.NoError(t, err)
+	assert.Same(t, n, got, "filed under the new key")
+	assert.Empty(t, log.matching("select"), "from the identity map")
+	got, err = session.Get[uNode](ctx, s, int64(1))
+	require.NoError(t, err)
+	assert.Nil(t, got, "the old key is no row any more")
+
+	require.NoError(t, sp.Rollback(ctx))
+	assert.Equal(t, int64(1), n.ID, "the rollback put the key back")
+	got, err = session.Get[uNode](ctx, s, int64(1))
+	require.NoError(t, err)
+	assert.Same(t, n, got, "filed under the old key again")
+	got, err = session.Get[uNode](ctx, s, int64(100))
+	require.NoError(t, err)
+	assert.Nil(t, got)
+	require.NoError(t, s.Commit(ctx))
+	assert.Equal(t, "a", scalar[string](t, pool, "select label from uow_nodes where id = 1"))
+}

@@ -61,9 +61,10 @@ func (u *unitOfWork) rewind(mark savepointMark) {
 			}
 			zeroFields(t, e.zeros)
 		case persistent: // updated: back to the row as it was
+			old := t.identity() // the key the flush filed it under
 			t.snap = e.snap
 			t.plan.restore(&t.snap, t.ptr)
-			u.rekey(t)
+			u.rekey(t, old)
 			t.expired = true
 		case deleting: // deleted: persistent again
 			t.st, t.snap = persistent, e.snap
