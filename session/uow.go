@@ -177,6 +177,61 @@ func (x *keyIndex) all(yield func(*tracked) bool) {
 	}
 }
 
+// intKeyOf reads the key of the struct at base as an int64 when m's key is
+// one column of a built-in integer type, the common case (identity and
+// serial columns): loads and flushes then find and file objects without
+// boxing the key. ok is false for every other key.
+func intKeyOf(m *mapping.Type, base unsafe.Pointer) (n int64, ok bool) {
+	if len(m.Keys) != 1 {
+		return 0, false
+	}
+	f := &m.Fields[m.Keys[0]]
+	p := fieldPtr(base, f)
+	switch f.Type {
+	case typeInt64:
+		return *(*int64)(p), true
+	case typeInt32:
+		return int64(*(*int32)(p)), true
+	case typeInt16:
+		return int64(*(*int16)(p)), true
+	}
+	return 0, false
+}
+
+// lookupRow finds the object the session holds for the row of type m at
+// base (lookup, without boxing an integer key).
+func (u *unitOfWork) lookupRow(m *mapping.Type, base unsafe.Pointer) *tracked {
+	if n, ok := intKeyOf(m, base); ok {
+		if x := u.byKey[m.Go]; x != nil {
+			return x.ints[n]
+		}
+		return nil
+	}
+	id, _ := keyOf(m, base)
+	return u.lookup(id)
+}
+
+// indexRow files t under the key of the row at base (index, without
+// boxing an integer key).
+func (u *unitOfWork) indexRow(t *tracked, base unsafe.Pointer) {
+	m := t.m()
+	n, ok := intKeyOf(m, base)
+	if !ok {
+		id, _ := keyOf(m, base)
+		u.index(id, t)
+		return
+	}
+	x := u.byKey[m.Go]
+	if x == nil {
+		x = &keyIndex{}
+		u.byKey[m.Go] = x
+	}
+	if x.ints == nil {
+		x.ints = map[int64]*tracked{}
+	}
+	x.ints[n] = t
+}
+
 // lookup finds the persistent or deleting object with identity id.
 func (u *unitOfWork) lookup(id identity) *tracked {
 	if x := u.byKey[id.t]; x != nil {

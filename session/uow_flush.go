@@ -381,11 +381,10 @@ func (j *journal) settleEarly(u *unitOfWork, t *tracked, slab *structSlab) {
 		t.snap.shallow = slab.next()
 	}
 	t.plan.take(&t.snap, t.ptr)
-	id, _ := keyOf(t.m(), t.ptr)
-	if other := u.lookup(id); other != nil && other != t {
+	if other := u.lookupRow(t.m(), t.ptr); other != nil && other != t {
 		return
 	}
-	u.index(id, t)
+	u.indexRow(t, t.ptr)
 	t.early = true
 	j.early = append(j.early, t)
 }
@@ -555,9 +554,8 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		if t.early {
 			continue // snapshot, key and index done (journal.settleEarly)
 		}
-		id, _ := keyOf(t.m(), t.ptr)
 		t.plan.take(&t.snap, t.ptr)
-		u.index(id, t)
+		u.indexRow(t, t.ptr)
 	}
 	for _, t := range done.updated {
 		old := t.identity() // the key may have been updated: the snapshot has the old one

@@ -39,8 +39,7 @@ func populating(ctx context.Context) bool {
 // snapshot (already a copy of the row): Select allocates them for all its
 // rows at once.
 func (u *unitOfWork) load(plan *trackPlan, row unsafe.Pointer, populate bool, slot *tracked, snap unsafe.Pointer) *tracked {
-	id, _ := keyOf(plan.m, row) // a loaded key is the row's, zero or not
-	if t := u.lookup(id); t != nil {
+	if t := u.lookupRow(plan.m, row); t != nil { // a loaded key is the row's, zero or not
 		if populate || t.expired {
 			u.refresh(t, row, populate, nil)
 		}
@@ -57,7 +56,7 @@ func (u *unitOfWork) load(plan *trackPlan, row unsafe.Pointer, populate bool, sl
 	} else {
 		t.plan.take(&t.snap, row)
 	}
-	u.index(id, t)
+	u.indexRow(t, row)
 	u.hold(t)
 	return t
 }
