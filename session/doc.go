@@ -75,13 +75,15 @@
 // Costs: Add, Delete, Expire and Expunge send no SQL. A Get of an object in
 // the map sends none either. A flush costs two round trips for its
 // transaction or savepoint, one per 1000 inserted rows of a table (or one
-// COPY), one for all UPDATEs, one per table with deletions, and one catalog
-// query per table the Maker has not seen; finding what changed compares
-// every persistent object with its snapshot. Each tracked object costs its
-// snapshot (a shallow copy of the struct, plus deep copies of
-// slice/map/pointer fields), a 56-byte record and two map entries: about
-// 120 bytes plus one copy of the struct. The session holds its objects strongly until Expunge,
-// ExpungeAll or Close: keep sessions short, as units of work are.
+// COPY; from two full chunks on, the INSERTs are pipelined, so their round
+// trips overlap), one for all UPDATEs, one per table with deletions, and
+// one catalog query per table the Maker has not seen; finding what changed
+// compares every persistent object with its snapshot. Each tracked object
+// costs its snapshot (a shallow copy of the struct, plus deep copies of
+// slice/map/pointer fields), a 48-byte record and two map entries: about
+// 90 bytes plus one copy of the struct. The session holds its objects
+// strongly until Expunge, ExpungeAll or Close: keep sessions short, as
+// units of work are.
 //
 // Make pools with NewPool or PoolConfig: a cancelled context then stops the
 // query with a cancel request and keeps the connection.

@@ -134,9 +134,9 @@ func contains(list []int, x int) bool {
 // Cost: Execute's (every row in memory, decoded in parallel for big
 // results), plus per new object a shallow copy of the struct as its
 // snapshot (and deep copies of fields that hold slices, maps or pointers)
-// and a 56-byte record and two map entries (about 120 bytes). Measured for
-// a 72-byte struct: 294 bytes held per object against 103 for the structs
-// alone (bench/README.md).
+// and a 48-byte record and two map entries (about 90 bytes). Measured for
+// a 72-byte struct: 278 bytes held per object (with the []*T) against 103
+// for the structs alone (bench/README.md).
 func Select[T any](ctx context.Context, s *Session, sql string, args ...any) ([]*T, error) {
 	m := mapping.Of[T]()
 	if err := m.Usable(); err != nil {
