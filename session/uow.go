@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"slices"
 	"sync"
 	"unsafe"
 	"weak"
@@ -26,7 +27,8 @@ type tracked struct {
 	plan    *trackPlan
 	st      status
 	expired bool     // reload at the next load through the session
-	held    bool     // in byPtr (a record in the pending list may no longer be)
+	held    bool     // in the session's holds (a record in the pending list may no longer be)
+	ranged  bool     // one of a Select's records, found through a heldRange
 	early   bool     // inserted: snapshot and key taken during the flush (journal.settleEarly)
 	jnl     uint8    // what the running flush's journal holds for it (jNone, jZeroed, jSaved)
 	jidx    int32    // where in the journal's list
@@ -57,11 +59,11 @@ type unitOfWork struct {
 	// listed: u is in units (it holds objects); written under units.mu by
 	// u's own goroutine only
 	listed bool
-	// byPtr is every object the session holds. The session's goroutine
+	// holds is every object the session holds. The session's goroutine
 	// reads it freely and writes it under mu; other goroutines (another
 	// session's Add, ObjectSession) read it under mu.
 	mu    sync.RWMutex
-	byPtr map[unsafe.Pointer]*tracked
+	holds heldSet
 	// byKey indexes persistent and deleting objects by type, then key: a
 	// 16-byte key per object rather than a type-and-key pair
 	byKey   map[reflect.Type]*keyIndex
@@ -84,7 +86,7 @@ type unitOfWork struct {
 // uow returns the session's unit of work, making it on first use.
 func (s *Session) uow() *unitOfWork {
 	if s.work == nil {
-		u := &unitOfWork{s: s, byPtr: map[unsafe.Pointer]*tracked{}, byKey: map[reflect.Type]*keyIndex{}}
+		u := &unitOfWork{s: s, byKey: map[reflect.Type]*keyIndex{}}
 		u.self = weak.Make(u)
 		register(u)
 		s.work = u
@@ -261,13 +263,6 @@ func (u *unitOfWork) reserve(typ reflect.Type, n int) {
 	x.ints = grown(x.ints, n)
 }
 
-// reserveHeld makes room in byPtr for n more objects (see reserve).
-func (u *unitOfWork) reserveHeld(n int) {
-	m := grown(u.byPtr, n)
-	u.mu.Lock()
-	u.byPtr = m
-	u.mu.Unlock()
-}
 
 // grown returns m with room for n more entries: m itself when n is no more
 // than it holds, else a copy made at the final size (the copy costs less
@@ -314,20 +309,34 @@ func (u *unitOfWork) hold(t *tracked) {
 	u.file(t)
 }
 
-// file puts t in byPtr, where other sessions may look (under mu).
+// holdRange holds the new objects of one Select: the objects side by side
+// from base, size bytes each, whose records are slots (those marked held).
+func (u *unitOfWork) holdRange(base unsafe.Pointer, size uintptr, slots []tracked) {
+	if !slices.ContainsFunc(slots, func(t tracked) bool { return t.held }) {
+		return // every row found an object the session already held
+	}
+	if !u.listed {
+		units.mu.Lock()
+		u.listLocked()
+		units.mu.Unlock()
+	}
+	u.mu.Lock()
+	u.holds.addRange(base, size, slots)
+	u.mu.Unlock()
+}
+
+// file puts t in holds, where other sessions may look (under mu).
 func (u *unitOfWork) file(t *tracked) {
 	u.mu.Lock()
-	u.byPtr[t.ptr] = t
+	u.holds.put(t)
 	u.mu.Unlock()
-	t.held = true
 }
 
 // drop forgets t.
 func (u *unitOfWork) drop(t *tracked) {
 	u.mu.Lock()
-	delete(u.byPtr, t.ptr)
+	u.holds.del(t)
 	u.mu.Unlock()
-	t.held = false
 	if t.st != pending {
 		u.unindex(t)
 	}
@@ -338,7 +347,7 @@ func (u *unitOfWork) drop(t *tracked) {
 func (u *unitOfWork) dropAll() {
 	u.unlist()
 	u.mu.Lock()
-	clear(u.byPtr)
+	u.holds.clear()
 	u.mu.Unlock()
 	clear(u.byKey)
 	clear(u.expiredCols)
@@ -390,7 +399,7 @@ func (s *Session) add(obj any) error {
 		return err
 	}
 	u := s.uow()
-	if t := u.byPtr[o.ptr]; t != nil {
+	if t := u.holds.get(o.ptr); t != nil {
 		if t.st == deleting {
 			t.st = persistent
 		}
@@ -421,7 +430,7 @@ func (s *Session) add(obj any) error {
 	// save-update cascade)
 	for _, r := range o.m.Refs {
 		target := reflect.NewAt(reflect.PointerTo(r.Target), unsafe.Add(o.ptr, r.Offset)).Elem()
-		if !target.IsNil() && u.byPtr[target.UnsafePointer()] == nil {
+		if !target.IsNil() && u.holds.get(target.UnsafePointer()) == nil {
 			if err := s.add(target.Interface()); err != nil {
 				return fmt.Errorf("session: Add(%T): its field %s: %w", obj, r.Name, err)
 			}
@@ -463,7 +472,7 @@ func (s *Session) held(op string, obj any) (*tracked, error) {
 		return nil, err
 	}
 	if s.work != nil {
-		if t := s.work.byPtr[o.ptr]; t != nil {
+		if t := s.work.holds.get(o.ptr); t != nil {
 			return t, nil
 		}
 	}
@@ -508,7 +517,7 @@ func (s *Session) Contains(obj any) bool {
 	if err != nil || s.work == nil {
 		return false
 	}
-	return s.work.byPtr[o.ptr] != nil
+	return s.work.holds.get(o.ptr) != nil
 }
 
 // New returns the pending objects, in the order they were added
@@ -534,7 +543,7 @@ func (s *Session) collect(keep func(*tracked) bool) []any {
 		return nil
 	}
 	var out []*tracked
-	for _, t := range s.work.byPtr {
+	for t := range s.work.holds.all {
 		if keep(t) {
 			out = append(out, t)
 		}
@@ -556,7 +565,7 @@ func (s *Session) IsModified(obj any, columns ...string) bool {
 	if err != nil || s.work == nil {
 		return false
 	}
-	t := s.work.byPtr[o.ptr]
+	t := s.work.holds.get(o.ptr)
 	switch {
 	case t == nil:
 		return false
@@ -581,7 +590,7 @@ func (s *Session) Objects() iter.Seq[any] {
 		if s.work == nil {
 			return
 		}
-		for _, t := range s.work.byPtr {
+		for t := range s.work.holds.all {
 			if !yield(t.object()) {
 				return
 			}

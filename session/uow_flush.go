@@ -147,7 +147,7 @@ func (u *unitOfWork) refPairs(t *tracked) iter.Seq2[*mapping.Field, keySource] {
 	return func(yield func(*mapping.Field, keySource) bool) {
 		m := t.m()
 		for _, r := range m.Refs {
-			target := u.byPtr[*(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset))]
+			target := u.holds.get(*(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset)))
 			if target == nil {
 				continue
 			}
@@ -187,7 +187,7 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 		return err
 	}
 	u := s.work
-	if u == nil || len(u.byPtr) == 0 {
+	if u == nil || u.holds.len() == 0 {
 		return nil
 	}
 	w, err := u.collectWork(op, only)
@@ -447,7 +447,7 @@ func (u *unitOfWork) write(ctx context.Context, tx flushConn, w *flushWork, j *j
 		if len(group) == 0 {
 			continue
 		}
-		lvls, err := levels(group, info[group[0].m()], u.byPtr)
+		lvls, err := levels(group, info[group[0].m()], &u.holds)
 		if err != nil {
 			return nil, err
 		}

@@ -291,7 +291,7 @@ func ownerOfLocked(ptr unsafe.Pointer, except *unitOfWork) *unitOfWork {
 			continue
 		}
 		u.mu.RLock()
-		_, held := u.byPtr[ptr]
+		held := u.holds.get(ptr) != nil
 		u.mu.RUnlock()
 		if held {
 			return u

@@ -65,7 +65,7 @@ func rankTables(types []*mapping.Type, info map[*mapping.Type]*tableInfo) map[*m
 // object): level 0 references none of the others, level n only objects of
 // lower levels. A cycle is an error: those rows cannot be inserted one
 // after the other.
-func levels(ts []*tracked, ti *tableInfo, held map[unsafe.Pointer]*tracked) ([][]*tracked, error) {
+func levels(ts []*tracked, ti *tableInfo, held *heldSet) ([][]*tracked, error) {
 	if len(ts) < 2 {
 		return [][]*tracked{ts}, nil
 	}
@@ -115,7 +115,7 @@ func levels(ts []*tracked, ti *tableInfo, held map[unsafe.Pointer]*tracked) ([][
 
 // selfDeps finds, for each pending object of one table, the other pending
 // objects of that table it must follow; nil when there are none.
-func selfDeps(ts []*tracked, m *mapping.Type, ti *tableInfo, held map[unsafe.Pointer]*tracked) map[*tracked][]*tracked {
+func selfDeps(ts []*tracked, m *mapping.Type, ti *tableInfo, held *heldSet) map[*tracked][]*tracked {
 	var deps map[*tracked][]*tracked
 	add := func(child, parent *tracked) {
 		if deps == nil {
@@ -129,7 +129,7 @@ func selfDeps(ts []*tracked, m *mapping.Type, ti *tableInfo, held map[unsafe.Poi
 		}
 		for _, t := range ts {
 			p := *(*unsafe.Pointer)(unsafe.Add(t.ptr, r.Offset))
-			if parent := held[p]; parent != nil && parent != t && parent.st == pending {
+			if parent := held.get(p); parent != nil && parent != t && parent.st == pending {
 				add(t, parent)
 			}
 		}

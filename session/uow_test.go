@@ -871,3 +871,60 @@ func TestUnitOfWork_ChangingTheKeyRefilesTheObject(t *testing.T) {
 	require.NoError(t, s.Commit(ctx))
 	assert.Equal(t, "a", scalar[string](t, pool, "select label from uow_nodes where id = 1"))
 }
+
+// Select files its new objects as one range (no map entry per row): every
+// way of finding an object by its address must still find them, and only
+// them.
+func TestUnitOfWork_ObjectsLoadedBySelectAreHeldLikeAnyOther(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `insert into uow_nodes (id, label) select g, 'n' || g from generate_series(1, 200) g`)
+	require.NoError(t, err)
+	s := uowSession(t, m, session.WithAutoflush(false))
+	first, err := session.GetOne[uNode](ctx, s, int64(5)) // held before the Select, through the map
+	require.NoError(t, err)
+	nodes, err := session.Select[uNode](ctx, s, "select * from uow_nodes order by id")
+	require.NoError(t, err)
+	require.Len(t, nodes, 200)
+	assert.Same(t, first, nodes[4], "a row the session held returns that object")
+	more, err := session.Select[uNode](ctx, s, "select * from uow_nodes where id > 150 order by id")
+	require.NoError(t, err)
+	assert.Same(t, nodes[150], more[0], "a second Select finds the first one's objects")
+
+	n := 0
+	for range s.Objects() {
+		n++
+	}
+	assert.Equal(t, 200, n, "each object once")
+	for _, x := range []*uNode{nodes[0], nodes[4], nodes[199]} {
+		assert.True(t, s.Contains(x))
+		assert.Same(t, s, session.ObjectSession(x))
+	}
+	assert.False(t, s.Contains(&uNode{ID: 1}), "a copy at another address is not held")
+	var inside uNode // an address between two held objects' fields
+	assert.False(t, s.Contains(&inside))
+
+	other := uowSession(t, m)
+	assert.ErrorIs(t, other.Add(nodes[10]), session.ErrOtherSession)
+
+	nodes[20].Label = "changed"
+	assert.True(t, s.IsModified(nodes[20]))
+	assert.Equal(t, []any{nodes[20]}, s.Dirty())
+	require.NoError(t, s.Delete(nodes[30]))
+	assert.Equal(t, []any{nodes[30]}, s.Deleted())
+	require.NoError(t, s.Expunge(nodes[40]))
+	assert.False(t, s.Contains(nodes[40]))
+	assert.Nil(t, session.ObjectSession(nodes[40]))
+	require.NoError(t, other.Add(nodes[40]), "expunged: another session may take it")
+
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, "changed", scalar[string](t, pool, "select label from uow_nodes where id = 21"))
+	assert.Zero(t, scalar[int64](t, pool, "select count(*) from uow_nodes where id = 31"))
+	assert.False(t, s.Contains(nodes[30]), "deleted and flushed: gone")
+	assert.Empty(t, s.Dirty())
+
+	require.NoError(t, s.ExpungeAll())
+	assert.False(t, s.Contains(nodes[0]))
+	assert.Nil(t, session.ObjectSession(nodes[0]))
+	require.NoError(t, other.Add(nodes[0]))
+}

@@ -76,7 +76,7 @@ func (u *unitOfWork) rewind(mark savepointMark) {
 		}
 	}
 	u.undo = u.undo[:mark.undo]
-	for _, t := range u.byPtr {
+	for t := range u.holds.all {
 		if t.st == pending && t.seq > mark.seq {
 			u.drop(t)
 		}
@@ -100,7 +100,7 @@ func (u *unitOfWork) committed(expire bool) {
 func (u *unitOfWork) rolledBack() {
 	u.rewind(savepointMark{})
 	u.marks, u.failed = nil, nil
-	for _, t := range u.byPtr {
+	for t := range u.holds.all {
 		switch t.st {
 		case pending:
 			u.drop(t)
@@ -115,7 +115,7 @@ func (u *unitOfWork) rolledBack() {
 }
 
 func (u *unitOfWork) expireAll() {
-	for _, t := range u.byPtr {
+	for t := range u.holds.all {
 		if t.st != pending {
 			t.expired = true
 			delete(u.expiredCols, t)
