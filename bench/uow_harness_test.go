@@ -23,6 +23,10 @@ type uowOp struct {
 type uowPath struct {
 	name    string
 	prepare func(ctx context.Context) (*uowOp, error)
+	// resultPerRow is what the path's result holds per row besides the
+	// structs and any tracking, for the load benchmark's split of the
+	// held memory (session.Select's []*T: 8 bytes a row)
+	resultPerRow float64
 }
 
 // opStats is what one timed op cost.
@@ -101,7 +105,10 @@ func doOp(ctx context.Context, b *testing.B, p uowPath, rows int, held bool) (st
 // and ms-close-untimed for ops whose close (a session's) takes more than
 // 1 ms. With held, the paths also report the live heap their result
 // keeps, per row (B/row-held), and paired reports its median ratio to the
-// baseline's as mem-x:<path>.
+// baseline's as mem-x:<path>, and what the path holds beyond the
+// baseline's structs and its own result slice (the identity map and the
+// snapshots) as B/row-tracking:<path> and track-x:<path> (that against the
+// structs' B/row-held).
 func compareUoW(b *testing.B, rows int, paths []uowPath, held bool) {
 	ctx := context.Background()
 	for _, p := range paths {
@@ -152,6 +159,18 @@ func compareUoW(b *testing.B, rows int, paths []uowPath, held bool) {
 				b.ReportMetric(ratio(i, func(s opStats) float64 { return float64(s.cpu) }), "cpu-x:"+p.name)
 				if held {
 					b.ReportMetric(ratio(i, func(s opStats) float64 { return float64(s.held) }), "mem-x:"+p.name)
+					// what the tracking alone holds (the held heap less the
+					// baseline's structs and the result's own slice), per
+					// row and against the structs: the issue's "bytes per
+					// object held by the map and snapshot"
+					track := make([]float64, len(stats[i]))
+					for k := range track {
+						base := float64(stats[last][k].held) / float64(rows)
+						track[k] = float64(stats[i][k].held)/float64(rows) - base - p.resultPerRow
+					}
+					perRow := median(track)
+					b.ReportMetric(perRow, "B/row-tracking:"+p.name)
+					b.ReportMetric(perRow/medianOf(stats[last], func(s opStats) float64 { return float64(s.held) / float64(rows) }), "track-x:"+p.name)
 				}
 			}
 			b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.wall) / 1e6 }), "ms:"+p.name)

@@ -169,10 +169,10 @@ func insertReturningPaths(pool *pgxpool.Pool, n int) []uowPath {
 		}
 	}
 	return []uowPath{
-		{"session.Add+Flush", prepare(func(ctx context.Context, objs []*uowItem) (phases, error) {
+		{name: "session.Add+Flush", prepare: prepare(func(ctx context.Context, objs []*uowItem) (phases, error) {
 			return addFlush(ctx, maker, objs)
 		})},
-		{"pgx.MultiRowInsertReturning", prepare(func(ctx context.Context, objs []*uowItem) (phases, error) {
+		{name: "pgx.MultiRowInsertReturning", prepare: prepare(func(ctx context.Context, objs []*uowItem) (phases, error) {
 			return nil, insertReturning(ctx, pool, objs)
 		})},
 	}
@@ -266,10 +266,10 @@ func copyPaths(pool *pgxpool.Pool, n int) []uowPath {
 		}
 	}
 	return []uowPath{
-		{"session.Add+Flush", prepare(func(ctx context.Context, objs []*uowKeyed) (phases, error) {
+		{name: "session.Add+Flush", prepare: prepare(func(ctx context.Context, objs []*uowKeyed) (phases, error) {
 			return addFlush(ctx, maker, objs)
 		})},
-		{"pgx.CopyFrom", prepare(func(ctx context.Context, objs []*uowKeyed) (phases, error) {
+		{name: "pgx.CopyFrom", prepare: prepare(func(ctx context.Context, objs []*uowKeyed) (phases, error) {
 			cols := []string{"id", "account", "qty", "price_cents", "name", "created_at"}
 			n, err := pool.CopyFrom(ctx, pgx.Identifier{"uow_keyed"}, cols, pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 				o := objs[i]
@@ -300,7 +300,7 @@ func change(o *uowUpd) { o.Price++ }
 func updatePaths(pool *pgxpool.Pool, n int) []uowPath {
 	maker := session.NewMaker(pool)
 	return []uowPath{
-		{"session.Flush", func(ctx context.Context) (*uowOp, error) {
+		{name: "session.Flush", prepare: func(ctx context.Context) (*uowOp, error) {
 			s := maker.New()
 			objs, err := session.Select[uowUpd](ctx, s, uowUpdateSelect)
 			if err == nil && len(objs) != n {
@@ -324,7 +324,7 @@ func updatePaths(pool *pgxpool.Pool, n int) []uowPath {
 				close: func() { s.Close(context.Background()) },
 			}, nil
 		}},
-		{"pgx.Batch", func(ctx context.Context) (*uowOp, error) {
+		{name: "pgx.Batch", prepare: func(ctx context.Context) (*uowOp, error) {
 			rows, err := pool.Query(ctx, uowUpdateSelect)
 			if err != nil {
 				return nil, err
@@ -408,7 +408,7 @@ func loadPaths(ctx context.Context, pool *pgxpool.Pool, n int) ([]uowPath, error
 		return nil
 	}
 	return []uowPath{
-		{"session.Select", func(ctx context.Context) (*uowOp, error) {
+		{name: "session.Select", resultPerRow: 8, prepare: func(ctx context.Context) (*uowOp, error) {
 			var s *session.Session
 			return &uowOp{
 				run: func(ctx context.Context) (any, error) {
@@ -434,7 +434,7 @@ func loadPaths(ctx context.Context, pool *pgxpool.Pool, n int) ([]uowPath, error
 				},
 			}, nil
 		}},
-		{"session.Execute+buffered.Structs.All", func(ctx context.Context) (*uowOp, error) {
+		{name: "session.Execute+buffered.Structs.All", prepare: func(ctx context.Context) (*uowOp, error) {
 			return &uowOp{
 				run: func(ctx context.Context) (any, error) {
 					return loadStructs(ctx, pool, n)
