@@ -23,17 +23,38 @@ const (
 
 // tracked is the session's record of one object.
 type tracked struct {
-	ptr     unsafe.Pointer // the program's struct; holding it keeps the object alive
-	plan    *trackPlan
-	st      status
-	expired bool     // reload at the next load through the session
-	held    bool     // in the session's holds (a record in the pending list may no longer be)
-	ranged  bool     // one of a Select's records, found through a heldRange
-	early   bool     // inserted: snapshot and key taken during the flush (journal.settleEarly)
-	jnl     uint8    // what the running flush's journal holds for it (jNone, jZeroed, jSaved)
-	jidx    int32    // where in the journal's list
-	snap    snapshot // persistent and deleting objects: the row as last loaded or flushed
-	seq     uint64   // order of Add, for pending objects
+	ptr   unsafe.Pointer // the program's struct; holding it keeps the object alive
+	plan  *trackPlan
+	st    status
+	flags trackFlags
+	// held: in the session's holds (a record in the pending list may no
+	// longer be). A byte of its own, not a flag: other goroutines read it
+	// (under the unit of work's mu) while the session's changes the flags.
+	held bool
+	jnl  uint8    // what the running flush's journal holds for it (jNone, jZeroed, jSaved)
+	jidx int32    // where in the journal's list
+	snap snapshot // persistent and deleting objects: the row as last loaded or flushed
+	seq  uint64   // order of Add, for pending objects
+}
+
+// trackFlags are a record's yes/no facts, in one byte so that the record
+// stays 40 bytes (a million loaded objects have a million records).
+type trackFlags uint8
+
+const (
+	fExpired trackFlags = 1 << iota // reload at the next load through the session
+	fRanged                         // one of a Select's records, found through a heldRange
+	fEarly                          // inserted: snapshot and key taken during the flush (journal.settleEarly)
+)
+
+func (t *tracked) has(f trackFlags) bool { return t.flags&f != 0 }
+
+func (t *tracked) set(f trackFlags, on bool) {
+	if on {
+		t.flags |= f
+	} else {
+		t.flags &^= f
+	}
 }
 
 func (t *tracked) m() *mapping.Type { return t.plan.m }
@@ -262,7 +283,6 @@ func (u *unitOfWork) reserve(typ reflect.Type, n int) {
 	}
 	x.ints = grown(x.ints, n)
 }
-
 
 // grown returns m with room for n more entries: m itself when n is no more
 // than it holds, else a copy made at the final size (the copy costs less

@@ -385,7 +385,7 @@ func (j *journal) settleEarly(u *unitOfWork, t *tracked, slab *structSlab) {
 		return
 	}
 	u.indexRow(t, t.ptr)
-	t.early = true
+	t.set(fEarly, true)
 	j.early = append(j.early, t)
 }
 
@@ -393,7 +393,7 @@ func (j *journal) settleEarly(u *unitOfWork, t *tracked, slab *structSlab) {
 // again.
 func (j *journal) done() {
 	for _, t := range j.early {
-		t.early = false
+		t.set(fEarly, false)
 	}
 	for _, s := range j.saved {
 		s.t.jnl = jNone
@@ -551,7 +551,7 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 			u.undo = append(u.undo, undoEntry{t: t, was: pending, fields: j.before(t), zeros: j.zeros(t)})
 		}
 		t.st = persistent
-		if t.early {
+		if t.has(fEarly) {
 			continue // snapshot, key and index done (journal.settleEarly)
 		}
 		t.plan.take(&t.snap, t.ptr)

@@ -69,7 +69,7 @@ func (h *heldSet) get(p unsafe.Pointer) *tracked {
 
 // put holds t (with mu held).
 func (h *heldSet) put(t *tracked) {
-	if t.ranged {
+	if t.has(fRanged) {
 		if !t.held {
 			h.ranged++
 		}
@@ -84,7 +84,7 @@ func (h *heldSet) put(t *tracked) {
 
 // del lets t go (with mu held).
 func (h *heldSet) del(t *tracked) {
-	if t.ranged {
+	if t.has(fRanged) {
 		if t.held {
 			h.ranged--
 		}

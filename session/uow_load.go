@@ -40,7 +40,7 @@ func populating(ctx context.Context) bool {
 // rows at once.
 func (u *unitOfWork) load(plan *trackPlan, row unsafe.Pointer, populate bool, slot *tracked, snap unsafe.Pointer) *tracked {
 	if t := u.lookupRow(plan.m, row); t != nil { // a loaded key is the row's, zero or not
-		if populate || t.expired {
+		if populate || t.has(fExpired) {
 			u.refresh(t, row, populate, nil)
 		}
 		return t
@@ -58,7 +58,8 @@ func (u *unitOfWork) load(plan *trackPlan, row unsafe.Pointer, populate bool, sl
 	}
 	u.indexRow(t, row)
 	if slot != nil {
-		t.ranged, t.held = true, true // Select files all its rows at once (holdRange)
+		t.set(fRanged, true)
+		t.held = true // Select files all its rows at once (holdRange)
 	} else {
 		u.hold(t)
 	}
@@ -71,7 +72,7 @@ func (u *unitOfWork) load(plan *trackPlan, row unsafe.Pointer, populate bool, sl
 // only limits the fields refreshed (nil: all, or the expired ones).
 func (u *unitOfWork) refresh(t *tracked, row unsafe.Pointer, overwrite bool, only []int) {
 	m := t.m()
-	if only == nil && t.expired {
+	if only == nil && t.has(fExpired) {
 		only = u.expiredCols[t]
 	}
 	fields := only
@@ -101,7 +102,7 @@ func (u *unitOfWork) refresh(t *tracked, row unsafe.Pointer, overwrite bool, onl
 		}
 	}
 	t.snap = fresh
-	t.expired = false
+	t.set(fExpired, false)
 	delete(u.expiredCols, t)
 }
 
@@ -242,7 +243,7 @@ func get[T any](ctx context.Context, s *Session, op string, key []any) (*T, erro
 	}
 	u := s.uow()
 	if id, ok := lookupKey(m, key); ok {
-		if t := u.lookup(id); t != nil && !t.expired && !populating(ctx) {
+		if t := u.lookup(id); t != nil && !t.has(fExpired) && !populating(ctx) {
 			if t.st == deleting {
 				return nil, nil
 			}
@@ -302,7 +303,7 @@ func (s *Session) Refresh(ctx context.Context, obj any, columns ...string) error
 		return fmt.Errorf("session: Refresh(%s): %w", t.identity().export(), err)
 	}
 	u := s.work
-	t.expired = false
+	t.set(fExpired, false)
 	u.refresh(t, row.UnsafePointer(), true, only)
 	return nil
 }
@@ -345,13 +346,13 @@ func (s *Session) Expire(obj any, columns ...string) error {
 		return fmt.Errorf("session: Expire(%s): %w", t.identity().export(), err)
 	}
 	u := s.work
-	if t.expired && u.expiredCols[t] == nil {
+	if t.has(fExpired) && u.expiredCols[t] == nil {
 		return nil // already expired whole
 	}
 	if only == nil {
 		delete(u.expiredCols, t)
 	} else {
-		if t.expired {
+		if t.has(fExpired) {
 			only = append(only, u.expiredCols[t]...)
 		}
 		if u.expiredCols == nil {
@@ -359,7 +360,7 @@ func (s *Session) Expire(obj any, columns ...string) error {
 		}
 		u.expiredCols[t] = only
 	}
-	t.expired = true
+	t.set(fExpired, true)
 	return nil
 }
 

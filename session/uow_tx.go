@@ -65,14 +65,14 @@ func (u *unitOfWork) rewind(mark savepointMark) {
 			t.snap = e.snap
 			t.plan.restore(&t.snap, t.ptr)
 			u.rekey(t, old)
-			t.expired = true
+			t.set(fExpired, true)
 		case deleting: // deleted: persistent again
 			t.st, t.snap = persistent, e.snap
 			t.plan.restore(&t.snap, t.ptr)
 			id, _ := keyOf(t.m(), t.ptr)
 			u.index(id, t)
 			u.hold(t)
-			t.expired = true
+			t.set(fExpired, true)
 		}
 	}
 	u.undo = u.undo[:mark.undo]
@@ -117,7 +117,7 @@ func (u *unitOfWork) rolledBack() {
 func (u *unitOfWork) expireAll() {
 	for t := range u.holds.all {
 		if t.st != pending {
-			t.expired = true
+			t.set(fExpired, true)
 			delete(u.expiredCols, t)
 		}
 	}
