@@ -58,7 +58,7 @@ const big = "select g, repeat('x', 20) as pad from (select generate_series(1, 10
 
 func open(t *testing.T, pool *pgxpool.Pool, ctx context.Context, sql string, args ...any) *stream.Result {
 	t.Helper()
-	st, err := session.NewMaker(pool).New().Stream(ctx, sql, args...)
+	st, err := session.NewMaker(pool).New().Stream(ctx, sql, withPrefetch(args)...)
 	require.NoError(t, err)
 	return st
 }
@@ -111,6 +111,62 @@ func TestStream_CloseMidway(t *testing.T) {
 	testdb.AssertNoAcquired(t, pool) // pgxpool may finish returning a cancelled connection a moment after Close
 	assert.False(t, queryRunning(t, "close-marker"))
 	assert.Equal(t, pid, testsupport.BackendPID(t, pool))
+}
+
+// openPrefetch is the Options.Prefetch that open asks for:
+// TestStream_ExitsOnTheProducerGoroutine runs the exit tests again with
+// PrefetchAlways, so both ways of reading are held to every way out.
+var openPrefetch = stream.PrefetchAuto
+
+// withPrefetch sets openPrefetch in the stream options of args (adding
+// them when there are none).
+func withPrefetch(args []any) []any {
+	if openPrefetch == stream.PrefetchAuto {
+		return args
+	}
+	out := append([]any(nil), args...)
+	for i, a := range out {
+		switch o := a.(type) {
+		case session.StreamOptions:
+			o.Prefetch = openPrefetch
+			out[i] = o
+			return out
+		case stream.Options:
+			o.Prefetch = openPrefetch
+			out[i] = o
+			return out
+		}
+	}
+	return append([]any{stream.Options{Prefetch: openPrefetch}}, out...)
+}
+
+func TestStream_ExitsOnTheProducerGoroutine(t *testing.T) {
+	openPrefetch = stream.PrefetchAlways
+	defer func() { openPrefetch = stream.PrefetchAuto }()
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"Drained", TestStream_Drained},
+		{"Break", TestStream_BreakDoesNotDrainAndKeepsConnection},
+		{"CloseMidway", TestStream_CloseMidway},
+		{"ContextCancelled", TestStream_ContextCancelled},
+		{"ContextCancelledWhileServerIsSilent", TestStream_ContextCancelledWhileServerIsSilent},
+		{"ConsumerPanic", TestStream_ConsumerPanic},
+		{"ServerErrorMidStream", TestStream_ServerErrorMidStream},
+		{"DecodeError", TestStream_DecodeError},
+		{"BackendTerminated", TestStream_BackendTerminated},
+		{"StatementTimeout", TestStream_StatementTimeout},
+		{"OneAnswerMethodsClose", TestStream_OneAnswerMethodsClose},
+		{"CloseWhileServerIsSilent", TestStream_CloseWhileServerIsSilent},
+		{"InterruptFromAnotherGoroutine", TestStream_InterruptFromAnotherGoroutine},
+		{"EarlyEndOnStalledLinkIsBounded", TestStream_EarlyEndOnStalledLinkIsBounded},
+		{"DroppedWithoutClose", TestStream_DroppedWithoutCloseGivesTheConnectionBack},
+		{"InterruptIsAnErrorCloseIsNot", TestStream_InterruptIsAnErrorCloseIsNot},
+		{"KeptValuesStayIntact", TestRecycle_KeptValuesStayIntact},
+	} {
+		t.Run(tc.name, tc.f)
+	}
 }
 
 func TestStream_ContextCancelled(t *testing.T) {

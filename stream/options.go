@@ -34,6 +34,14 @@ type Options struct {
 	// statement. When it does not, the connection is closed (the pool
 	// replaces it) and the early end returns anyway. Default 2 s.
 	ExitTimeout time.Duration
+	// Prefetch says where batches are read: PrefetchAuto (the default) reads
+	// them on the reader's goroutine while it keeps up with the wire, and
+	// moves reading to a producer goroutine that reads ahead once the reader
+	// spends longer on the rows than reading them took; PrefetchAlways uses
+	// the goroutine from the start; PrefetchNever never does. Every way out,
+	// the cancel instead of a drain and the memory bound are the same in
+	// both.
+	Prefetch Prefetch
 	// OnDropped is called when a Result that was still running is
 	// garbage-collected without Close: the stream then stops its query and
 	// gives the connection back, and OnDropped says so (with err wrapping
@@ -41,6 +49,18 @@ type Options struct {
 	// short. Nil logs a warning through log/slog's default logger.
 	OnDropped func(err error)
 }
+
+// Prefetch is Options.Prefetch.
+type Prefetch uint8
+
+const (
+	// PrefetchAuto reads inline until the reader is slower than the wire.
+	PrefetchAuto Prefetch = iota
+	// PrefetchAlways reads ahead on a producer goroutine from the start.
+	PrefetchAlways
+	// PrefetchNever always reads on the reader's goroutine.
+	PrefetchNever
+)
 
 const (
 	// defaultMaxBatch: 1000 rows amortize the per-batch hand-off (a channel

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,10 +12,22 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/ladder"
 )
 
-// producer reads pgx.Rows on its own goroutine and sends blocks of raw rows
-// through a bounded channel. It is the stream's buffered.Source.
+// producer reads pgx.Rows in batches and hands them to the stream's cursor
+// as blocks of raw rows. It is the stream's buffered.Source.
+//
+// It starts inline: the cursor's Next reads the next batch on the reader's
+// own goroutine. A plain loop over the rows then costs no second goroutine,
+// no channel and no hand-off, which on a narrow result is most of what a
+// stream adds to pgx. Once the reader turns out to be slower than the wire
+// (it spends longer on the rows of a batch than reading them took; see
+// handOverDue), or when Options.Prefetch asks for it, the producer hands
+// reading over to a goroutine of its own (run) that reads ahead through a
+// bounded channel while the reader works. The hand-over happens between
+// batches, on the reader's goroutine, so no read is ever in flight on two
+// goroutines.
 type producer struct {
 	ctx  context.Context // the caller's context: it bounds the whole stream
 	rows pgx.Rows
@@ -25,7 +38,7 @@ type producer struct {
 	ch   chan *buffered.Block
 	free chan *buffered.Block // blocks the reader has moved past, for reuse
 	stop chan struct{}        // closed by Interrupt: the consumer wants no more rows
-	fin  chan struct{}        // closed when the producer goroutine has finished
+	fin  chan struct{}        // closed when the rows are closed and the connection given back
 	err  error                // why the rows ended early; read after fin is closed
 
 	closing     atomic.Bool // Close: the reader asked for fewer rows, which is not an error
@@ -40,45 +53,52 @@ type producer struct {
 
 	closeOnce sync.Once
 	abortOnce sync.Once
+
+	// filling batches, on whichever goroutine reads
+	sizes       ladder.Ladder
+	ncol        int
+	wait        func() bool // see waitsForServer
+	bytesPerRow int
+
+	// inline reading. readMu is held while the reader's Next reads the
+	// connection, and by whoever else ends an inline stream (Interrupt,
+	// Close, the context, the cleanup of a dropped Result), so the rows are
+	// never used on two goroutines at once.
+	readMu   sync.Mutex
+	async    bool            // reading was handed to the goroutine (run); guarded by readMu
+	finished bool            // an inline stream has ended; guarded by readMu
+	pending  *buffered.Block // a huge row read after a batch, for the next Next
+	stopCtx  func() bool     // unregisters the context's AfterFunc
+	// what handOverDue weighs: time in Next reading, time between Nexts
+	// (the reader's work on the rows), and rows read inline
+	readTime, useTime time.Duration
+	lastOut           time.Time
+	rowsRead          int
+}
+
+// start begins streaming: inline, or on the goroutine at once when
+// Options.Prefetch says so.
+func (p *producer) start() {
+	if p.opts.Prefetch == PrefetchAlways {
+		p.async = true
+		go p.run() // owned by the Result: Close and exhaustion wait for it, and so does the cleanup of a dropped one
+		return
+	}
+	// a context that ends while the reader is busy elsewhere ends the
+	// stream at once, as the producer goroutine would
+	p.stopCtx = context.AfterFunc(p.ctx, p.finishIdle)
 }
 
 // run is the producer goroutine. It owns rows and the connection.
 func (p *producer) run() {
 	defer close(p.fin)
 	defer close(p.ch)
-	sizes := batchSizes(p.opts)
-	ncol := len(p.rows.FieldDescriptions())
-	wait := p.waitsForServer()
-	bytesPerRow := firstRowBytes
 	stopped := false
 	for !stopped {
-		n := sizes.Next()
-		var b *buffered.Block
-		select {
-		case b = <-p.free:
-		default:
-			b = buffered.NewBlock(ncol, n, min(n*bytesPerRow, p.opts.MaxBatchBytes))
-		}
-		more := true
-		var huge *buffered.Block
-		for b.Len() < n && b.Bytes() < p.opts.MaxBatchBytes {
-			if b.Len() > 0 && wait() {
-				// every row that has arrived is in b and the next read
-				// would wait on the server: let the reader have these now
-				break
-			}
-			if more = p.rows.Next(); !more {
-				break
-			}
-			values := p.rows.RawValues()
-			if dataRowBytes(values) > borrowRowBytes {
-				huge = buffered.BorrowRow(values) // no copy; see borrowRowBytes
-				break
-			}
-			b.AppendRow(values)
-		}
+		n := p.sizes.Next()
+		b := p.block(n)
+		more, huge := p.fill(b, n)
 		if b.Len() > 0 {
-			bytesPerRow = b.Bytes()/b.Len() + 1
 			stopped = !p.send(b)
 		}
 		if huge != nil && !stopped {
@@ -89,6 +109,44 @@ func (p *producer) run() {
 		}
 	}
 	p.finish(stopped)
+}
+
+// block returns an empty block for a batch of n rows: one the reader handed
+// back, or a new one sized from the rows seen so far.
+func (p *producer) block(n int) *buffered.Block {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return buffered.NewBlock(p.ncol, n, min(n*p.bytesPerRow, p.opts.MaxBatchBytes))
+	}
+}
+
+// fill reads up to n rows into b. more is false when the rows ended (or
+// failed: see rows.Err). huge is a row too large to copy, read after b's
+// rows: it goes to the reader as a batch of its own, after b.
+func (p *producer) fill(b *buffered.Block, n int) (more bool, huge *buffered.Block) {
+	more = true
+	for b.Len() < n && b.Bytes() < p.opts.MaxBatchBytes {
+		if b.Len() > 0 && p.wait() {
+			// every row that has arrived is in b and the next read
+			// would wait on the server: let the reader have these now
+			break
+		}
+		if more = p.rows.Next(); !more {
+			break
+		}
+		values := p.rows.RawValues()
+		if dataRowBytes(values) > borrowRowBytes {
+			huge = buffered.BorrowRow(values) // no copy; see borrowRowBytes
+			break
+		}
+		b.AppendRow(values)
+	}
+	if b.Len() > 0 {
+		p.bytesPerRow = b.Bytes()/b.Len() + 1
+	}
+	return more, huge
 }
 
 // send hands b to the reader; false when the reader stopped or the
@@ -256,11 +314,128 @@ func joinCtx(ctxErr, err error) error {
 
 // Next implements buffered.Source.
 func (p *producer) Next() (*buffered.Block, error) {
+	if b, err, inline := p.nextInline(); inline {
+		return b, err
+	}
 	if b, ok := <-p.ch; ok {
 		return b, nil
 	}
 	<-p.fin
 	return nil, p.err
+}
+
+// nextInline is Next while the stream reads on the reader's goroutine:
+// it reads the next batch itself. inline is false once reading belongs to
+// the goroutine (it may hand it over now).
+func (p *producer) nextInline() (b *buffered.Block, err error, inline bool) {
+	p.readMu.Lock()
+	defer p.readMu.Unlock()
+	if p.async {
+		return nil, nil, false
+	}
+	if b := p.pending; b != nil {
+		p.pending = nil
+		return b, nil, true
+	}
+	if p.finished {
+		return nil, p.err, true
+	}
+	start := time.Now()
+	if !p.lastOut.IsZero() {
+		p.useTime += start.Sub(p.lastOut)
+	}
+	if p.ended() {
+		p.finishInline(true)
+		return nil, p.err, true
+	}
+	if p.handOverDue() {
+		p.async = true
+		p.stopCtx()
+		if onHandOver != nil {
+			onHandOver()
+		}
+		go p.run() // owned by the Result, as in start
+		return nil, nil, false
+	}
+	n := p.sizes.Next()
+	b = p.block(n)
+	more, huge := p.fill(b, n)
+	switch {
+	case !more:
+		p.finishInline(false) // the rows ran out or failed: b holds the rows before, err comes next
+	case p.ended():
+		// Interrupt or the context came during the read: the rows not yet
+		// handed out are dropped, as the goroutine drops an unsent batch
+		p.Recycle(b)
+		p.finishInline(true)
+		return nil, p.err, true
+	}
+	p.pending = huge
+	p.lastOut = time.Now()
+	p.readTime += p.lastOut.Sub(start)
+	p.rowsRead += b.Len()
+	if b.Len() == 0 {
+		p.Recycle(b)
+		if b, p.pending = p.pending, nil; b != nil {
+			return b, nil, true
+		}
+		return nil, p.err, true
+	}
+	return b, nil, true
+}
+
+// ended reports whether Interrupt was called or the context ended.
+func (p *producer) ended() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return p.ctx.Err() != nil
+	}
+}
+
+// onHandOver, when set (by a test only), is called when an inline stream
+// hands reading over to its goroutine: whether it does depends on timing
+// a test cannot fix, so the test checks what follows when it does.
+var onHandOver func()
+
+// handOverAfter is how many rows an inline stream reads before it judges
+// whether the reader is slower than the wire: the first, growing batches
+// are too small to time.
+const handOverAfter = 2000
+
+// handOverDue reports whether reading should move to the goroutine: with
+// Options.Prefetch at its default, once the reader has spent longer on the
+// rows than reading them took. Reading ahead then overlaps the two; when
+// the reader is the faster side it would only add a thread and a hand-off
+// per batch, which on two cores shared with the server costs more than it
+// overlaps. A single core overlaps nothing.
+func (p *producer) handOverDue() bool {
+	return p.opts.Prefetch == PrefetchAuto && p.rowsRead >= handOverAfter &&
+		p.useTime > p.readTime && runtime.GOMAXPROCS(0) > 1
+}
+
+// finishInline ends an inline stream: finish, then what the goroutine's
+// exit would do. readMu is held.
+func (p *producer) finishInline(stopped bool) {
+	p.finished = true
+	p.stopCtx()
+	p.finish(stopped)
+	close(p.fin)
+}
+
+// finishIdle ends an inline stream from outside its reads (Interrupt,
+// Close, the context's end, a dropped Result's cleanup): it waits for a
+// read in progress to return (abort has bounded it), then finishes unless
+// the reader already has, or reading belongs to the goroutine, which ends
+// itself.
+func (p *producer) finishIdle() {
+	p.readMu.Lock()
+	defer p.readMu.Unlock()
+	if p.async || p.finished {
+		return
+	}
+	p.finishInline(true)
 }
 
 // Recycle implements buffered.Recycler: the reader is done with b, so the
@@ -294,6 +469,7 @@ func (p *producer) Interrupt() {
 	case <-p.fin:
 	default:
 		p.abortOnce.Do(p.abort)
+		p.finishIdle()
 	}
 }
 

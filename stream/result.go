@@ -10,9 +10,11 @@ import (
 	"github.com/streamcat/streamcat/buffered"
 )
 
-// Result is a query's rows arriving through a bounded channel: a producer
-// goroutine reads the connection in batches while the caller reads rows, so a
-// result of any size flows through in constant memory.
+// Result is a query's rows arriving in bounded batches, so a result of any
+// size flows through in constant memory. The batches are read on the
+// caller's goroutine while it keeps up with the wire; once it is slower (or
+// with Options.Prefetch), a producer goroutine reads ahead through a
+// bounded channel while the caller works.
 //
 // It has the whole reading vocabulary of buffered.RowView (Rows, FetchOne,
 // FetchMany, Partitions, All, First, One, Scalar, the Scalars, Mappings,
@@ -97,20 +99,26 @@ func Open(ctx context.Context, query Query, opts Options, done func(err error, c
 	runtime.AddCleanup(h, (*producer).dropped, p)
 	cur := buffered.NewRowView(rows.FieldDescriptions(), typeMap, h, buffered.ViewOptions{CloseOnBreak: true, FetchSize: opts.FixedBatch})
 	p.cols = cur.Keys()
-	go p.run() // owned by the Result: Close and exhaustion wait for it, and so does the cleanup of a dropped one
+	p.start()
 	return &Result{RowView: cur}, nil
 }
 
 // newProducer makes the producer of rows; its goroutine is p.run.
 func newProducer(ctx context.Context, rows pgx.Rows, opts Options, done func(err error, cancelled bool)) *producer {
-	return &producer{
-		ctx:  ctx,
-		rows: rows,
-		opts: opts,
-		done: done,
-		ch:   make(chan *buffered.Block, opts.Buffer),
-		free: make(chan *buffered.Block, opts.Buffer+2),
-		stop: make(chan struct{}),
-		fin:  make(chan struct{}),
+	p := &producer{
+		ctx:         ctx,
+		rows:        rows,
+		opts:        opts,
+		done:        done,
+		ch:          make(chan *buffered.Block, opts.Buffer),
+		free:        make(chan *buffered.Block, opts.Buffer+2),
+		stop:        make(chan struct{}),
+		fin:         make(chan struct{}),
+		sizes:       batchSizes(opts),
+		ncol:        len(rows.FieldDescriptions()),
+		bytesPerRow: firstRowBytes,
+		stopCtx:     func() bool { return false },
 	}
+	p.wait = p.waitsForServer()
+	return p
 }
