@@ -255,6 +255,12 @@ func (u *unitOfWork) indexRow(t *tracked, base unsafe.Pointer) {
 	x.ints[n] = t
 }
 
+// holdsKeyed reports whether any object of type typ is in the index.
+func (u *unitOfWork) holdsKeyed(typ reflect.Type) bool {
+	x := u.byKey[typ]
+	return x != nil && len(x.ints)+len(x.other) > 0
+}
+
 // lookup finds the persistent or deleting object with identity id.
 func (u *unitOfWork) lookup(id identity) *tracked {
 	if x := u.byKey[id.t]; x != nil {

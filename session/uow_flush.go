@@ -375,14 +375,19 @@ func (j *journal) undo(u *unitOfWork) {
 // settleEarly takes t's snapshot and key now, and files t under its key,
 // for settle, when nothing else in the flush writes t's fields any more.
 // Should the flush fail, undo takes t out of the index again. An object
-// whose key names another object the session holds is left to settle.
-func (j *journal) settleEarly(u *unitOfWork, t *tracked, slab *structSlab) {
+// whose key names another object the session holds is left to settle;
+// held says whether the session held any object of t's type by key when
+// the COPY began (if not, there is nothing to look for: a lookup in a
+// big map costs a cache miss or two, as much as the filing itself).
+func (j *journal) settleEarly(u *unitOfWork, t *tracked, slab *structSlab, held bool) {
 	if t.snap.shallow == nil {
 		t.snap.shallow = slab.next()
 	}
 	t.plan.take(&t.snap, t.ptr)
-	if other := u.lookupRow(t.m(), t.ptr); other != nil && other != t {
-		return
+	if held {
+		if other := u.lookupRow(t.m(), t.ptr); other != nil && other != t {
+			return
+		}
 	}
 	u.indexRow(t, t.ptr)
 	t.set(fEarly, true)

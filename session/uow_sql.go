@@ -367,6 +367,7 @@ func copyRows(ctx context.Context, tx flushConn, u *unitOfWork, m *mapping.Type,
 	i := 0
 	row := make([]any, len(sh.write))
 	slab := &structSlab{typ: m.Go}
+	held := u.holdsKeyed(m.Go)
 	u.reserve(m.Go, len(ts))
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		if i == len(ts) {
@@ -377,7 +378,7 @@ func copyRows(ctx context.Context, tx flushConn, u *unitOfWork, m *mapping.Type,
 		for c, k := range sh.write {
 			row[c] = fieldValue(t.ptr, &m.Fields[k])
 		}
-		j.settleEarly(u, t, slab)
+		j.settleEarly(u, t, slab, held)
 		return row, nil
 	})
 	_, err := tx.CopyFrom(ctx, m.Ident, names, src)
