@@ -100,7 +100,13 @@ type unitOfWork struct {
 	undo  []undoEntry
 	marks []savepointMark
 
-	failed      error // a flush failure that left the transaction unusable
+	failed error // a flush failure that left the transaction unusable
+	// lastAdd is the type of the last object Add accepted (a *T) and its
+	// mapping (see inspectAdd)
+	lastAdd struct {
+		typ reflect.Type
+		m   *mapping.Type
+	}
 	noAutoflush int
 }
 
@@ -420,11 +426,11 @@ func (s *Session) add(obj any) error {
 	if err := s.usable("Add"); err != nil {
 		return err
 	}
-	o, err := inspect("Add", obj)
+	u := s.uow()
+	o, err := u.inspectAdd(obj)
 	if err != nil {
 		return err
 	}
-	u := s.uow()
 	if t := u.holds.get(o.ptr); t != nil {
 		if t.st == deleting {
 			t.st = persistent
@@ -463,6 +469,22 @@ func (s *Session) add(obj any) error {
 		}
 	}
 	return nil
+}
+
+// inspectAdd is inspect for Add, with the last type it accepted kept: a
+// program adds many objects of one type in a row, and the mapping's
+// lookup (a sync.Map keyed by the type) was a tenth of an Add.
+func (u *unitOfWork) inspectAdd(obj any) (object, error) {
+	if obj != nil && reflect.TypeOf(obj) == u.lastAdd.typ {
+		if p := reflect.ValueOf(obj).UnsafePointer(); p != nil {
+			return object{ref: obj, ptr: p, m: u.lastAdd.m}, nil
+		}
+	}
+	o, err := inspect("Add", obj)
+	if err == nil {
+		u.lastAdd.typ, u.lastAdd.m = reflect.TypeOf(obj), o.m
+	}
+	return o, err
 }
 
 // Delete marks obj for deletion: its row is DELETEd at the next flush

@@ -7,7 +7,8 @@ import (
 
 // heldSet is every object a session holds, found by its address.
 //
-// Objects filed one at a time (Add, Get, a flush's inserts) are in a map.
+// Objects filed one at a time (Add, Get, a flush's inserts) are in a
+// ptrTable.
 // The new objects of a Select are not: they lie side by side in the one
 // slice the result decoded them into, and their records side by side in
 // another, so the record of such an object is found by arithmetic on its
@@ -20,7 +21,7 @@ import (
 // ObjectSession) read it under mu. A record's held flag is written under
 // mu for the same reason: they read it for ranged records.
 type heldSet struct {
-	m      map[unsafe.Pointer]*tracked
+	m      ptrTable
 	ranges []heldRange // sorted by base address, not overlapping
 	ranged int         // objects held through ranges
 }
@@ -35,11 +36,11 @@ type heldRange struct {
 	slots []tracked
 }
 
-func (h *heldSet) len() int { return len(h.m) + h.ranged }
+func (h *heldSet) len() int { return h.m.len() + h.ranged }
 
 // get returns the record of the object at p, or nil.
 func (h *heldSet) get(p unsafe.Pointer) *tracked {
-	if t := h.m[p]; t != nil {
+	if t := h.m.get(p); t != nil {
 		return t
 	}
 	if len(h.ranges) == 0 {
@@ -74,10 +75,7 @@ func (h *heldSet) put(t *tracked) {
 			h.ranged++
 		}
 	} else {
-		if h.m == nil {
-			h.m = map[unsafe.Pointer]*tracked{}
-		}
-		h.m[t.ptr] = t
+		h.m.put(t.ptr, t)
 	}
 	t.held = true
 }
@@ -88,8 +86,8 @@ func (h *heldSet) del(t *tracked) {
 		if t.held {
 			h.ranged--
 		}
-	} else if h.m[t.ptr] == t {
-		delete(h.m, t.ptr)
+	} else if h.m.get(t.ptr) == t {
+		h.m.del(t.ptr)
 	}
 	t.held = false
 }
@@ -123,11 +121,18 @@ func cmpUintptr(a, b uintptr) int {
 }
 
 // all iterates over every held record. Letting records go while iterating
-// is allowed.
+// is allowed: the table's records are collected first, since a deletion
+// there shifts entries back.
 func (h *heldSet) all(yield func(*tracked) bool) {
-	for _, t := range h.m {
-		if !yield(t) {
-			return
+	if h.m.len() > 0 {
+		ts := make([]*tracked, 0, h.m.len())
+		for t := range h.m.all {
+			ts = append(ts, t)
+		}
+		for _, t := range ts {
+			if !yield(t) {
+				return
+			}
 		}
 	}
 	for i := range h.ranges {
@@ -142,6 +147,6 @@ func (h *heldSet) all(yield func(*tracked) bool) {
 
 // clear lets everything go (with mu held).
 func (h *heldSet) clear() {
-	clear(h.m)
+	h.m.clear()
 	h.ranges, h.ranged = nil, 0
 }
