@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: test vet unit verify bench peers demo demo-lib build postgres fmt
+.PHONY: test vet unit bench peers demo demo-lib build postgres fmt
 
 test: postgres vet unit
 
@@ -15,16 +15,6 @@ vet:
 
 unit:
 	$(GO) test -race -timeout 12m ./...
-	@$(MAKE) --no-print-directory verify
-
-# columnar/verify reads columnar's Parquet files with parquet-go, an
-# independent implementation (a nested module: parquet-go never enters
-# streamcat's go.mod). It runs when it builds, e.g. when the module proxy
-# can serve parquet-go.
-verify:
-	@if (cd columnar/verify && $(GO) vet ./... >/dev/null 2>&1); then \
-		cd columnar/verify && $(GO) test -race -timeout 5m ./...; \
-	else echo "columnar/verify does not build here; skipped (cd columnar/verify && go vet ./... says why)"; fi
 
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./bench/

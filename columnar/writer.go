@@ -31,6 +31,7 @@ type Writer struct {
 	sink   recordSink
 
 	rows, bytes int   // in the batch being gathered
+	colBytes    []int // wire bytes per column in the batch being gathered
 	seen        int64 // rows given to Row
 	flushed     int64 // rows in written batches
 	begun, done bool
@@ -81,6 +82,7 @@ func (w *Writer) Begin(fields []pgconn.FieldDescription) error {
 	w.schema = arrow.NewSchema(afields, nil)
 	w.rb = array.NewRecordBuilder(memory.DefaultAllocator, w.schema)
 	w.adds = make([]appender, len(ms))
+	w.colBytes = make([]int, len(ms))
 	for i, m := range ms {
 		w.adds[i] = m.bind(w.rb.Field(i))
 	}
@@ -110,6 +112,7 @@ func (w *Writer) Row(values [][]byte) error {
 			return &ValueError{Column: w.names[i], Row: w.seen, Err: err}
 		}
 		w.bytes += len(v)
+		w.colBytes[i] += len(v)
 	}
 	w.rows++
 	if w.rows >= w.opts.RowGroupRows || w.bytes >= w.opts.RowGroupBytes {
@@ -154,11 +157,26 @@ func (w *Writer) flush() error {
 	defer rec.Release()
 	n := w.rows
 	w.rows, w.bytes = 0, 0
+	w.reserve(n)
 	if err := w.sink.write(rec); err != nil {
 		return w.outErr(err)
 	}
 	w.flushed += int64(n)
 	return nil
+}
+
+// reserve sizes the emptied builders for a batch like the last one (n
+// rows), so they do not grow by doubling from nothing every batch, which
+// allocated and cleared about twice each batch's size.
+func (w *Writer) reserve(n int) {
+	for i, nb := range w.colBytes {
+		b := w.rb.Field(i)
+		b.Reserve(n)
+		if d, ok := storage(b).(interface{ ReserveData(int) }); ok {
+			d.ReserveData(nb)
+		}
+		w.colBytes[i] = 0
+	}
 }
 
 // outErr prefers the output's own error (EPIPE, ENOSPC) to the library's

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/streamcat/streamcat/columnar"
+	"github.com/streamcat/streamcat/stream"
 )
 
 // The parquet and arrow formats are written by package columnar; this file
@@ -67,11 +70,39 @@ func (r *runner) newColumnar(f columnar.Format) (*columnar.Writer, error) {
 	if c.numeric == "float64" {
 		opts.Numeric = columnar.NumericFloat64
 	}
+	limitMemory()
 	w, err := columnar.NewWriter(f, r.counter, opts)
 	if err != nil {
 		return nil, usagef("--compression: %q: want zstd, snappy (parquet only) or none", c.compression)
 	}
 	return w, nil
+}
+
+// streamOptions are the stream's: for parquet and arrow its batches are
+// capped at 1 MiB instead of 4, since the writer holds a row group of its
+// own (see columnar.Options.RowGroupBytes) and the stream's (Buffer+2)
+// batches would otherwise add 24 MiB to it.
+func (r *runner) streamOptions() stream.Options {
+	opts := stream.Options{MaxBatch: r.o.batch}
+	if _, ok := columnarFormat(r.o.format); ok {
+		opts.MaxBatchBytes = 1 << 20
+	}
+	return opts
+}
+
+// columnarMemoryLimit is the soft memory limit of a parquet or arrow run
+// when GOMEMLIMIT is not set. A writer holds about 30 MB live at the default
+// row-group size (the batch as Arrow arrays, the row group parquet-go
+// buffers, the stream's batches); with Go's default GOGC the heap would
+// grow to twice that. The limit makes the collector run before the heap
+// passes it, so the process stays within 64 MB for a little more GC work.
+const columnarMemoryLimit = 44 << 20
+
+// limitMemory sets columnarMemoryLimit unless the user set GOMEMLIMIT.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(columnarMemoryLimit)
+	}
 }
 
 // describeColumnar loads the catalog entries of the result's non-built-in

@@ -150,7 +150,7 @@ func TestColumnarAllOrNothing(t *testing.T) {
 
 	marker := "col_sig_marker"
 	cmd := command(t, "--dsn", testdb.DSN(), "--format", "parquet", "--row-group", "100", "-o", out,
-		"select g as "+marker+", pg_sleep(case when g = 3000 then 30 else 0 end) from generate_series(1, 5000) g")
+		"select g as "+marker+", repeat(md5(g::text), 4), pg_sleep(case when g = 3000 then 30 else 0 end) from generate_series(1, 5000) g")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
@@ -158,7 +158,9 @@ func TestColumnarAllOrNothing(t *testing.T) {
 	}
 	waitActive(t, marker)
 	// The rows before the sleep reach the writer within moments; wait for
-	// the temporary file to hold row groups, so the interrupt is halfway.
+	// the temporary file to hold row groups (past parquet-go's 32 KiB write
+	// buffer: 29 row groups of 100 rows of 128 characters), so the
+	// interrupt is halfway.
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) && tempSize(dir) == 0 {
 		time.Sleep(20 * time.Millisecond)

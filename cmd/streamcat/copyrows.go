@@ -39,7 +39,7 @@ func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
 
 	res, err := stream.Open(sctx, func(ctx context.Context) (pgx.Rows, error) {
 		return conn.Query(ctx, stmtName, args...)
-	}, stream.Options{MaxBatch: o.batch}, func(error, bool) {})
+	}, r.streamOptions(), func(error, bool) {})
 	if err != nil {
 		return err
 	}

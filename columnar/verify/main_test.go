@@ -1,9 +1,0 @@
-package verify
-
-import (
-	"testing"
-
-	"github.com/streamcat/streamcat/internal/testdb"
-)
-
-func TestMain(m *testing.M) { testdb.Main(m) }
