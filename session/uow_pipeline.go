@@ -55,6 +55,14 @@ func insertPipelined(ctx context.Context, tx flushConn, m *mapping.Type, sh inse
 		if cerr := p.close(); err == nil && cerr != nil {
 			err = insertError(m, cerr)
 		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "26000" && !conn.PgConn().IsClosed() {
+			// the statement is gone from the server (a DEALLOCATE ALL or
+			// DISCARD ALL sent as plain SQL) while pgx still lists it: drop
+			// it from pgx's list too, so that the next flush prepares it
+			// again instead of failing the same way
+			_ = conn.Deallocate(context.WithoutCancel(ctx), name)
+		}
 	}()
 	var inFlight []pipelinedChunk // at most two
 	for k := range full {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -105,4 +106,34 @@ func TestUnitOfWork_PipelinedFlushEndsWhenItsContextDoes(t *testing.T) {
 	objs = pipelinedParents(t, s)
 	require.NoError(t, s.Flush(ctx))
 	assert.Equal(t, int64(len(objs)), scalar[int64](t, pool, "select count(*) from uow_parents"))
+}
+
+// A DEALLOCATE ALL sent as plain SQL removes the flush's prepared INSERT
+// from the server while pgx still lists it (as it does for pgx's own cached
+// statements). The flush that meets it fails and changes nothing; the next
+// one prepares the statement again and succeeds.
+func TestUnitOfWork_PipelinedFlushAfterDeallocateAll(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	s := uowSession(t, m)
+	_, err := s.Begin(ctx) // one connection for the whole test
+	require.NoError(t, err)
+	first := pipelinedParents(t, s)
+	require.NoError(t, s.Flush(ctx))
+	_, err = s.Execute(ctx, "deallocate all")
+	require.NoError(t, err)
+
+	objs := make([]*uParent, 2*1000) // full chunks only: pgx's own cached statements (a short last chunk) are broken by a plain DEALLOCATE ALL too, and are pgx's to mend
+	for i := range objs {
+		objs[i] = &uParent{Name: fmt.Sprintf("again%05d", i)}
+		require.NoError(t, s.Add(objs[i]))
+	}
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, s.Flush(ctx), &pgErr)
+	assert.Equal(t, "26000", pgErr.Code)
+	assertUnflushed(t, s, objs)
+
+	require.NoError(t, s.Flush(ctx), "the savepoint rolled back; the statement is prepared again")
+	require.NoError(t, s.Commit(ctx))
+	assert.Equal(t, int64(len(first)+len(objs)), scalar[int64](t, pool, "select count(*) from uow_parents"))
 }
