@@ -104,8 +104,9 @@ type unitOfWork struct {
 	// lastAdd is the type of the last object Add accepted (a *T) and its
 	// mapping (see inspectAdd)
 	lastAdd struct {
-		typ reflect.Type
-		m   *mapping.Type
+		typ  reflect.Type
+		m    *mapping.Type
+		plan *trackPlan // the tracking plan of the last type added
 	}
 	noAutoflush int
 }
@@ -437,15 +438,20 @@ func (s *Session) add(obj any) error {
 		}
 		return nil
 	}
-	if keyKnown(o.m, o.ptr) {
-		id, _ := keyOf(o.m, o.ptr)
-		if other := u.lookup(id); other != nil {
+	if keyKnown(o.m, o.ptr) && u.holdsKeyed(o.m.Go) {
+		if other := u.lookupRow(o.m, o.ptr); other != nil {
+			id, _ := keyOf(o.m, o.ptr)
 			return fmt.Errorf("session: Add(%s): %w", id.export(), ErrIdentityConflict)
 		}
 	}
+	plan := u.lastAdd.plan
+	if plan == nil || plan.m != o.m {
+		plan = planTracking(o.m)
+		u.lastAdd.plan = plan
+	}
 	u.seq++
 	t := u.newTracked()
-	*t = tracked{ptr: o.ptr, plan: planTracking(o.m), st: pending, seq: u.seq}
+	*t = tracked{ptr: o.ptr, plan: plan, st: pending, seq: u.seq}
 	// no other session may hold it, checked and taken in one step, so two
 	// sessions adding one object at once cannot both have it
 	units.mu.Lock()
