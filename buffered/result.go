@@ -11,8 +11,8 @@ import (
 // RowView (see RowView and View for the reading vocabulary) plus what only a
 // complete result knows: its length and its command tag.
 //
-// Memory: the raw wire bytes of the values plus 8 bytes per value; rows are
-// decoded as they are read.
+// Memory: the raw wire bytes of the values plus 4 bytes per value, in blocks
+// with almost no unused room; rows are decoded as they are read.
 type Result struct {
 	*RowView
 	n   int
@@ -50,8 +50,9 @@ const (
 // a pool, that returns the connection). A server error anywhere in the
 // result is returned as it came (a *pgconn.PgError), with no partial Result.
 //
-// Cost: one copy of the wire bytes, in blocks of up to 1024 rows; no
-// decoding until the rows are read.
+// Cost: one copy of the wire bytes, in blocks of up to 1024 rows (a block
+// that grew past its values' size is copied once more, to its exact size);
+// no decoding until the rows are read.
 func FromRows(rows pgx.Rows) (*Result, error) {
 	defer rows.Close()
 	fields := rows.FieldDescriptions()
@@ -63,16 +64,27 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 	parts := &resultParts{}
 	list := parts.first[:0]
 	// later blocks are sized from the last
+	ncol := len(fields)
 	firstRows, firstBytes := cols.firstBlockSize()
-	b := NewBlock(len(fields), firstRows, firstBytes)
+	b := NewBlock(ncol, firstRows, firstBytes)
+	// The first block grows by append; later ones are sized from the block
+	// before and cut when the next row would make them grow, so the blocks
+	// a result keeps have (almost) no unused room.
+	grow := true
 	n := 0
 	for rows.Next() {
-		if b.nrow >= blockRows || len(b.data) >= blockBytes {
-			list = append(list, b)
-			// size the next block from what the last one held
-			b = NewBlock(len(fields), blockRows, len(b.data)+len(b.data)/8)
+		values := rows.RawValues()
+		if b.nrow > 0 {
+			size := rowBytes(values)
+			if b.nrow >= blockRows || len(b.data) >= blockBytes || !fitsIn(len(b.data), size) ||
+				!grow && (len(b.data)+size > cap(b.data) || len(b.ends)+ncol > cap(b.ends)) {
+				b.Trim()
+				list = append(list, b)
+				b = NewBlock(ncol, b.nrow, max(len(b.data), size))
+				grow = false
+			}
 		}
-		b.AppendRow(rows.RawValues())
+		b.AppendRow(values)
 		n++
 	}
 	rows.Close()
@@ -81,6 +93,8 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 	}
 	if len(list) == 0 {
 		cols.noteFirstBlock(b)
+	} else {
+		b.Trim() // a small result's one block is sized from the last: not worth a copy
 	}
 	list = append(list, b)
 	tag := rows.CommandTag()
@@ -89,6 +103,15 @@ func FromRows(rows pgx.Rows) (*Result, error) {
 	rv.rs.noRows = len(fields) == 0 && n == 0 && !tag.Select()
 	parts.res = Result{RowView: rv, n: n, tag: tag}
 	return &parts.res, nil
+}
+
+// rowBytes is the value bytes of a row.
+func rowBytes(values [][]byte) int {
+	n := 0
+	for _, v := range values {
+		n += len(v)
+	}
+	return n
 }
 
 // resultParts is a Result with everything it points to, made in one

@@ -263,14 +263,14 @@ func (v *RowView) freezeDistinct(f *Frozen) error {
 		if dup {
 			continue
 		}
-		if b == nil || b.nrow >= blockRows || len(b.data) >= blockBytes {
+		for j := range vals {
+			vals[j] = r.value(j)
+		}
+		if b == nil || b.nrow >= blockRows || len(b.data) >= blockBytes || !b.Fits(vals) {
 			if b != nil {
 				f.add(b)
 			}
 			b = NewBlock(ncol, firstBlockRows, firstBlockBytes)
-		}
-		for j := range vals {
-			vals[j] = r.value(j)
 		}
 		b.AppendRow(vals)
 	}

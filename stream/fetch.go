@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -54,7 +55,12 @@ func (s *fetchSource) read(rows pgx.Rows, n int) (*buffered.Block, error) {
 	defer rows.Close()
 	b := buffered.NewBlock(len(rows.FieldDescriptions()), n, 0)
 	for rows.Next() {
-		b.AppendRow(rows.RawValues())
+		values := rows.RawValues()
+		if !b.Fits(values) {
+			rows.Close()
+			return nil, fmt.Errorf("stream: FETCH of %d rows holds more than 2 GiB: stream with a smaller MaxBatch (or FixedBatch)", n)
+		}
+		b.AppendRow(values)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

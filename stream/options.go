@@ -21,7 +21,8 @@ type Options struct {
 	// the start (the reference's yield_per); MaxBatch is then ignored.
 	FixedBatch int
 	// MaxBatchBytes ends a batch early once its values reach this many
-	// bytes, so wide rows do not make batches huge. Default 4 MiB.
+	// bytes, so wide rows do not make batches huge. Default 4 MiB, at
+	// most 1 GiB.
 	MaxBatchBytes int
 	// Buffer is how many batches the channel between producer and consumer
 	// holds. Default 4. Memory is bounded by (Buffer+2) batches: the
@@ -70,6 +71,8 @@ const (
 	// defaultMaxBatchBytes: 4 MiB caps a batch of wide rows; with the
 	// default Buffer a stream holds at most about 24 MiB of values.
 	defaultMaxBatchBytes = 4 << 20
+	// maxBatchBytes caps MaxBatchBytes (see withDefaults).
+	maxBatchBytes = 1 << 30
 	// defaultBuffer: 4 batches let the producer read ahead while the reader
 	// works on one, enough to hide the reader's jitter; more only costs
 	// memory.
@@ -107,6 +110,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxBatchBytes <= 0 {
 		o.MaxBatchBytes = defaultMaxBatchBytes
 	}
+	// a block addresses 2 GiB of values (buffered.Block): a batch of at
+	// most 1 GiB plus one copied row (under borrowRowBytes) stays within
+	o.MaxBatchBytes = min(o.MaxBatchBytes, maxBatchBytes)
 	if o.ExitTimeout <= 0 {
 		o.ExitTimeout = defaultExitTimeout
 	}
