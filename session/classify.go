@@ -1,6 +1,10 @@
 package session
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/streamcat/streamcat/internal/sqllex"
+)
 
 // IsReadOnly reports whether sql is one statement that only reads, so a
 // hot-standby replica can run it: the router's TargetAuto decision (see
@@ -27,16 +31,16 @@ import "strings"
 // after a semicolon makes it answer false. A function the check does not
 // know may still write: such statements need OnPrimary.
 func IsReadOnly(sql string) bool {
-	toks, ok := lexSQL(sql)
+	toks, ok := sqllex.Lex(sql)
 	if !ok {
 		return false
 	}
 	// one statement: trailing semicolons only
-	for len(toks) > 0 && toks[len(toks)-1].is(';') {
+	for len(toks) > 0 && toks[len(toks)-1].Is(';') {
 		toks = toks[:len(toks)-1]
 	}
 	for _, t := range toks {
-		if t.is(';') {
+		if t.Is(';') {
 			return false
 		}
 	}
@@ -44,15 +48,15 @@ func IsReadOnly(sql string) bool {
 }
 
 // readOnlyStatement classifies one statement's tokens.
-func readOnlyStatement(toks []sqlToken) bool {
+func readOnlyStatement(toks []sqllex.Token) bool {
 	i := 0
-	for i < len(toks) && toks[i].is('(') {
+	for i < len(toks) && toks[i].Is('(') {
 		i++
 	}
-	if i >= len(toks) || toks[i].kind != tokWord {
+	if i >= len(toks) || toks[i].Kind != sqllex.Word {
 		return false
 	}
-	switch toks[i].lower() {
+	switch toks[i].Lower() {
 	case "select", "with", "values", "table":
 	case "show":
 		return i == 0
@@ -69,18 +73,18 @@ func readOnlyStatement(toks []sqlToken) bool {
 
 // readOnlyExplain classifies what follows EXPLAIN: its options, then the
 // statement, which only runs with ANALYZE.
-func readOnlyExplain(toks []sqlToken) bool {
+func readOnlyExplain(toks []sqllex.Token) bool {
 	analyze := false
 	i := 0
-	if i < len(toks) && toks[i].is('(') {
+	if i < len(toks) && toks[i].Is('(') {
 		// EXPLAIN (option [value], ...): any mention of ANALYZE counts,
 		// even ANALYZE false
 		depth := 0
 		for ; i < len(toks); i++ {
 			switch {
-			case toks[i].is('('):
+			case toks[i].Is('('):
 				depth++
-			case toks[i].is(')'):
+			case toks[i].Is(')'):
 				depth--
 			case isAnalyze(toks[i]):
 				analyze = true
@@ -95,10 +99,10 @@ func readOnlyExplain(toks []sqlToken) bool {
 		}
 	} else {
 		// EXPLAIN [ANALYZE] [VERBOSE] statement
-		for ; i < len(toks) && toks[i].kind == tokWord; i++ {
+		for ; i < len(toks) && toks[i].Kind == sqllex.Word; i++ {
 			if isAnalyze(toks[i]) {
 				analyze = true
-			} else if toks[i].lower() != "verbose" {
+			} else if toks[i].Lower() != "verbose" {
 				break
 			}
 		}
@@ -109,36 +113,36 @@ func readOnlyExplain(toks []sqlToken) bool {
 	return readOnlyStatement(toks[i:])
 }
 
-func isAnalyze(t sqlToken) bool {
-	if t.kind != tokWord {
+func isAnalyze(t sqllex.Token) bool {
+	if t.Kind != sqllex.Word {
 		return false
 	}
-	w := t.lower()
+	w := t.Lower()
 	return w == "analyze" || w == "analyse"
 }
 
 // writes reports whether a statement that starts like a read writes or locks.
-func writes(toks []sqlToken) bool {
+func writes(toks []sqllex.Token) bool {
 	for i, t := range toks {
-		if t.kind != tokWord && t.kind != tokQuotedIdent {
+		if t.Kind != sqllex.Word && t.Kind != sqllex.QuotedIdent {
 			continue
 		}
-		name := t.lower()
-		if t.kind == tokWord {
+		name := t.Lower()
+		if t.Kind == sqllex.Word {
 			switch name {
 			case "insert", "update", "delete", "merge", "returning", "into":
 				return true
 			case "for":
 				// FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE
-				if i+1 < len(toks) && toks[i+1].kind == tokWord {
-					switch toks[i+1].lower() {
+				if i+1 < len(toks) && toks[i+1].Kind == sqllex.Word {
+					switch toks[i+1].Lower() {
 					case "update", "share", "no", "key":
 						return true
 					}
 				}
 			}
 		}
-		if i+1 < len(toks) && toks[i+1].is('(') && writerFunction(name) {
+		if i+1 < len(toks) && toks[i+1].Is('(') && writerFunction(name) {
 			return true
 		}
 	}

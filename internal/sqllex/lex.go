@@ -1,36 +1,46 @@
-package session
+// Package sqllex splits SQL text into tokens, dropping whitespace, comments
+// and the contents of literals, and gives up (ok = false) on anything it
+// cannot lex with certainty. It is the lexer behind session.IsReadOnly and
+// the query-shape check of package split; each decides what the tokens
+// mean. One method per token kind.
+package sqllex
 
 import "strings"
 
-// The lexer behind IsReadOnly: it splits SQL into tokens, dropping
-// whitespace, comments and the contents of literals, and gives up (ok =
-// false) on anything it cannot lex with certainty. One method per token
-// kind; classify.go decides what the tokens mean.
+// Kind is what a token is.
+type Kind uint8
 
-type tokKind uint8
-
+// Token kinds.
 const (
-	tokWord        tokKind = iota // keyword or unquoted identifier
-	tokQuotedIdent                // "identifier", text without the quotes
-	tokString                     // any string literal; text not kept
-	tokNumber
-	tokParam // $1
-	tokPunct // one character: ( ) ; , . [ ] and operators
+	Word        Kind = iota // keyword or unquoted identifier
+	QuotedIdent             // "identifier", text without the quotes
+	String                  // any string literal; text not kept
+	Number
+	Param // $1
+	Punct // one character: ( ) ; , . [ ] and operators
 )
 
-type sqlToken struct {
-	kind tokKind
-	text string
+// Token is one token and where it is in the text: sql[Start:End].
+type Token struct {
+	Kind       Kind
+	Text       string
+	Start, End int
 }
 
-func (t sqlToken) is(c byte) bool { return t.kind == tokPunct && len(t.text) == 1 && t.text[0] == c }
+// Is reports whether t is the punctuation character c.
+func (t Token) Is(c byte) bool { return t.Kind == Punct && len(t.Text) == 1 && t.Text[0] == c }
 
-func (t sqlToken) lower() string { return strings.ToLower(t.text) }
+// Lower is the token's text in lower case.
+func (t Token) Lower() string { return strings.ToLower(t.Text) }
 
-// lexSQL splits sql into tokens, dropping whitespace, comments and the
+// IsWord reports whether t is the keyword (or unquoted identifier) w, given
+// in lower case.
+func (t Token) IsWord(w string) bool { return t.Kind == Word && strings.EqualFold(t.Text, w) }
+
+// Lex splits sql into tokens, dropping whitespace, comments and the
 // contents of literals. ok is false when the text cannot be lexed with
 // certainty.
-func lexSQL(sql string) (toks []sqlToken, ok bool) {
+func Lex(sql string) (toks []Token, ok bool) {
 	l := &lexer{sql: sql}
 	for l.i < len(sql) {
 		if !l.step() {
@@ -42,9 +52,10 @@ func lexSQL(sql string) (toks []sqlToken, ok bool) {
 
 // lexer is the state of one lexSQL run: sql[i:] is still to be read.
 type lexer struct {
-	sql  string
-	i    int
-	toks []sqlToken
+	sql   string
+	i     int
+	toks  []Token
+	start int // where the token being lexed began
 }
 
 // at returns the byte k places ahead, or 0 past the end.
@@ -55,14 +66,16 @@ func (l *lexer) at(k int) byte {
 	return 0
 }
 
-func (l *lexer) emit(kind tokKind, text string) {
-	l.toks = append(l.toks, sqlToken{kind: kind, text: text})
+// emit adds a token that began at l.start and ends at end.
+func (l *lexer) emit(kind Kind, text string, end int) {
+	l.toks = append(l.toks, Token{Kind: kind, Text: text, Start: l.start, End: end})
 }
 
 // step lexes one token (or skips one run of whitespace or a comment) and
 // reports whether it could.
 func (l *lexer) step() bool {
 	c, next := l.at(0), l.at(1)
+	l.start = l.i
 	switch {
 	case isSpace(c):
 		l.i++
@@ -81,7 +94,7 @@ func (l *lexer) step() bool {
 	case isDigit(c) || (c == '.' && isDigit(next)):
 		l.number()
 	default:
-		l.emit(tokPunct, l.sql[l.i:l.i+1])
+		l.emit(Punct, l.sql[l.i:l.i+1], l.i+1)
 		l.i++
 	}
 	return true
@@ -124,7 +137,7 @@ func (l *lexer) stringLit(escapes bool) bool {
 	if !ok {
 		return false
 	}
-	l.emit(tokString, "")
+	l.emit(String, "", end)
 	l.i = end
 	return true
 }
@@ -142,7 +155,7 @@ func (l *lexer) quotedIdent() bool {
 			j++
 			continue
 		}
-		l.emit(tokQuotedIdent, b.String())
+		l.emit(QuotedIdent, b.String(), j+1)
 		l.i = j + 1
 		return true
 	}
@@ -157,7 +170,7 @@ func (l *lexer) dollar() bool {
 		for j < len(l.sql) && isDigit(l.sql[j]) {
 			j++
 		}
-		l.emit(tokParam, l.sql[l.i:j])
+		l.emit(Param, l.sql[l.i:j], j)
 		l.i = j
 		return true
 	}
@@ -166,7 +179,7 @@ func (l *lexer) dollar() bool {
 		j++
 	}
 	if j >= len(l.sql) || l.sql[j] != '$' {
-		l.emit(tokPunct, "$")
+		l.emit(Punct, "$", l.i+1)
 		l.i++
 		return true
 	}
@@ -175,7 +188,7 @@ func (l *lexer) dollar() bool {
 	if end < 0 {
 		return false
 	}
-	l.emit(tokString, "")
+	l.emit(String, "", j+1+end+len(delim))
 	l.i = j + 1 + end + len(delim)
 	return true
 }
@@ -195,7 +208,7 @@ func (l *lexer) word() bool {
 			return l.stringLit(word == "e" || word == "E")
 		}
 	}
-	l.emit(tokWord, word)
+	l.emit(Word, word, j)
 	l.i = j
 	return true
 }
@@ -209,7 +222,7 @@ func (l *lexer) number() {
 		}
 		j++
 	}
-	l.emit(tokNumber, l.sql[l.i:j])
+	l.emit(Number, l.sql[l.i:j], j)
 	l.i = j
 }
 
