@@ -141,7 +141,7 @@ func (u *unitOfWork) newTracked() *tracked {
 // and compares without going through an interface; other keys (strings,
 // UUIDs, composite keys) in a map keyed by the key as an any.
 type keyIndex struct {
-	ints  map[int64]*tracked
+	ints  flatTable[int64]
 	other map[any]*tracked
 }
 
@@ -164,17 +164,14 @@ func intKey(k any) (int64, bool) {
 
 func (x *keyIndex) get(k any) *tracked {
 	if n, ok := intKey(k); ok {
-		return x.ints[n]
+		return x.ints.get(n)
 	}
 	return x.other[k]
 }
 
 func (x *keyIndex) put(k any, t *tracked) {
 	if n, ok := intKey(k); ok {
-		if x.ints == nil {
-			x.ints = map[int64]*tracked{}
-		}
-		x.ints[n] = t
+		x.ints.put(n, t)
 		return
 	}
 	if x.other == nil {
@@ -185,8 +182,8 @@ func (x *keyIndex) put(k any, t *tracked) {
 
 func (x *keyIndex) remove(k any, t *tracked) {
 	if n, ok := intKey(k); ok {
-		if x.ints[n] == t {
-			delete(x.ints, n)
+		if x.ints.get(n) == t {
+			x.ints.del(n)
 		}
 	} else if x.other[k] == t {
 		delete(x.other, k)
@@ -195,7 +192,7 @@ func (x *keyIndex) remove(k any, t *tracked) {
 
 // all iterates over the index.
 func (x *keyIndex) all(yield func(*tracked) bool) {
-	for _, t := range x.ints {
+	for t := range x.ints.all {
 		if !yield(t) {
 			return
 		}
@@ -233,7 +230,7 @@ func intKeyOf(m *mapping.Type, base unsafe.Pointer) (n int64, ok bool) {
 func (u *unitOfWork) lookupRow(m *mapping.Type, base unsafe.Pointer) *tracked {
 	if n, ok := intKeyOf(m, base); ok {
 		if x := u.byKey[m.Go]; x != nil {
-			return x.ints[n]
+			return x.ints.get(n)
 		}
 		return nil
 	}
@@ -256,16 +253,13 @@ func (u *unitOfWork) indexRow(t *tracked, base unsafe.Pointer) {
 		x = &keyIndex{}
 		u.byKey[m.Go] = x
 	}
-	if x.ints == nil {
-		x.ints = map[int64]*tracked{}
-	}
-	x.ints[n] = t
+	x.ints.put(n, t)
 }
 
 // holdsKeyed reports whether any object of type typ is in the index.
 func (u *unitOfWork) holdsKeyed(typ reflect.Type) bool {
 	x := u.byKey[typ]
-	return x != nil && len(x.ints)+len(x.other) > 0
+	return x != nil && x.ints.len()+len(x.other) > 0
 }
 
 // lookup finds the persistent or deleting object with identity id.
@@ -294,21 +288,7 @@ func (u *unitOfWork) reserve(typ reflect.Type, n int) {
 		x = &keyIndex{}
 		u.byKey[typ] = x
 	}
-	x.ints = grown(x.ints, n)
-}
-
-// grown returns m with room for n more entries: m itself when n is no more
-// than it holds, else a copy made at the final size (the copy costs less
-// than the doublings it saves).
-func grown[K comparable, V any](m map[K]V, n int) map[K]V {
-	if n <= len(m) {
-		return m
-	}
-	out := make(map[K]V, len(m)+n)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	x.ints.reserve(n)
 }
 
 // unindex removes t from the index, if it is filed there (under the key

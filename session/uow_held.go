@@ -8,7 +8,7 @@ import (
 // heldSet is every object a session holds, found by its address.
 //
 // Objects filed one at a time (Add, Get, a flush's inserts) are in a
-// ptrTable.
+// flatTable.
 // The new objects of a Select are not: they lie side by side in the one
 // slice the result decoded them into, and their records side by side in
 // another, so the record of such an object is found by arithmetic on its
@@ -21,7 +21,7 @@ import (
 // ObjectSession) read it under mu. A record's held flag is written under
 // mu for the same reason: they read it for ranged records.
 type heldSet struct {
-	m      ptrTable
+	m      flatTable[uintptr]
 	ranges []heldRange // sorted by base address, not overlapping
 	ranged int         // objects held through ranges
 }
@@ -40,7 +40,7 @@ func (h *heldSet) len() int { return h.m.len() + h.ranged }
 
 // get returns the record of the object at p, or nil.
 func (h *heldSet) get(p unsafe.Pointer) *tracked {
-	if t := h.m.get(p); t != nil {
+	if t := h.m.get(uintptr(p)); t != nil {
 		return t
 	}
 	if len(h.ranges) == 0 {
@@ -75,7 +75,7 @@ func (h *heldSet) put(t *tracked) {
 			h.ranged++
 		}
 	} else {
-		h.m.put(t.ptr, t)
+		h.m.put(uintptr(t.ptr), t)
 	}
 	t.held = true
 }
@@ -86,8 +86,8 @@ func (h *heldSet) del(t *tracked) {
 		if t.held {
 			h.ranged--
 		}
-	} else if h.m.get(t.ptr) == t {
-		h.m.del(t.ptr)
+	} else if h.m.get(uintptr(t.ptr)) == t {
+		h.m.del(uintptr(t.ptr))
 	}
 	t.held = false
 }
