@@ -1,5 +1,7 @@
 package session
 
+import "math/bits"
+
 // flatTable maps keys to records: an open-addressing table with linear
 // probing, in one flat slice. The session uses two: objects by address
 // (uintptr; the record's ptr keeps the object alive, and Go's heap does
@@ -13,9 +15,8 @@ package session
 // probes again. Here the lookup stops at the first empty slot, which the
 // insert then reuses while it is still in the cache.
 type flatTable[K ~int64 | ~uintptr] struct {
-	slots []flatSlot[K] // a power of two long, or empty
+	slots []flatSlot[K] // any length: a power of two would waste up to half of it
 	n     int
-	shift uint8 // 64 - log2(len(slots))
 }
 
 type flatSlot[K ~int64 | ~uintptr] struct {
@@ -24,9 +25,19 @@ type flatSlot[K ~int64 | ~uintptr] struct {
 }
 
 // home is k's first slot: Fibonacci hashing, which spreads aligned
-// addresses and consecutive integers alike.
+// addresses and consecutive integers alike, then the hash's high bits
+// scaled to the table's length (Lemire's fastrange, no division).
 func (ft *flatTable[K]) home(k K) int {
-	return int((uint64(k) * 0x9E3779B97F4A7C15) >> ft.shift)
+	hi, _ := bits.Mul64(uint64(k)*0x9E3779B97F4A7C15, uint64(len(ft.slots)))
+	return int(hi)
+}
+
+// next is the slot after i, wrapping.
+func (ft *flatTable[K]) next(i int) int {
+	if i++; i == len(ft.slots) {
+		return 0
+	}
+	return i
 }
 
 func (ft *flatTable[K]) len() int { return ft.n }
@@ -36,8 +47,7 @@ func (ft *flatTable[K]) get(k K) *tracked {
 	if ft.n == 0 {
 		return nil
 	}
-	mask := len(ft.slots) - 1
-	for i := ft.home(k); ; i = (i + 1) & mask {
+	for i := ft.home(k); ; i = ft.next(i) {
 		s := &ft.slots[i]
 		if s.t == nil {
 			return nil
@@ -53,8 +63,7 @@ func (ft *flatTable[K]) put(k K, t *tracked) {
 	if (ft.n+1)*4 > len(ft.slots)*3 { // at most three quarters full
 		ft.resize(max(16, 2*len(ft.slots)))
 	}
-	mask := len(ft.slots) - 1
-	for i := ft.home(k); ; i = (i + 1) & mask {
+	for i := ft.home(k); ; i = ft.next(i) {
 		s := &ft.slots[i]
 		if s.t == nil {
 			s.k, s.t = k, t
@@ -74,15 +83,14 @@ func (ft *flatTable[K]) del(k K) {
 	if ft.n == 0 {
 		return
 	}
-	mask := len(ft.slots) - 1
 	i := ft.home(k)
-	for ; ft.slots[i].t == nil || ft.slots[i].k != k; i = (i + 1) & mask {
+	for ; ft.slots[i].t == nil || ft.slots[i].k != k; i = ft.next(i) {
 		if ft.slots[i].t == nil {
 			return
 		}
 	}
 	for j := i; ; {
-		j = (j + 1) & mask
+		j = ft.next(j)
 		s := ft.slots[j]
 		if s.t == nil {
 			break
@@ -102,12 +110,8 @@ func (ft *flatTable[K]) del(k K) {
 // reserve makes room for n more entries at once, so that a big load does
 // not grow the table step by step.
 func (ft *flatTable[K]) reserve(n int) {
-	size := max(16, len(ft.slots))
-	for (ft.n+n)*4 > size*3 {
-		size *= 2
-	}
-	if size > len(ft.slots) {
-		ft.resize(size)
+	if need := (ft.n + n) * 4 / 3; need > len(ft.slots) {
+		ft.resize(max(16, need+1))
 	}
 }
 
@@ -115,11 +119,6 @@ func (ft *flatTable[K]) reserve(n int) {
 func (ft *flatTable[K]) resize(size int) {
 	old := ft.slots
 	ft.slots = make([]flatSlot[K], size)
-	bits := 0
-	for 1<<bits < size {
-		bits++
-	}
-	ft.shift = uint8(64 - bits)
 	ft.n = 0
 	for _, s := range old {
 		if s.t != nil {
