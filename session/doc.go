@@ -80,9 +80,9 @@
 // one catalog query per table the Maker has not seen; finding what changed
 // compares every persistent object with its snapshot. Each tracked object
 // costs its snapshot (a shallow copy of the struct, plus deep copies of
-// slice/map/pointer fields), a 40-byte record and one map entry by key
-// (objects added or loaded one by one also one by address): about 75
-// bytes plus one copy of the struct. The session holds its objects
+// slice/map/pointer fields), a 40-byte record and an entry in a table by
+// key (objects added or loaded one by one also one by address), 21 bytes
+// each: about 60-80 bytes plus one copy of the struct. The session holds its objects
 // strongly until Expunge, ExpungeAll or Close: keep sessions short, as
 // units of work are.
 //
