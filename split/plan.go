@@ -124,9 +124,9 @@ func bitmapOnly(n explainNode) bool {
 
 func describeNode(n explainNode) string {
 	if n.Relation != "" {
-		return fmt.Sprintf("%s on %q", n.Type, n.Relation)
+		return fmt.Sprintf("plan node %q on %q", n.Type, n.Relation)
 	}
-	return "a " + n.Type
+	return fmt.Sprintf("plan node %q", n.Type)
 }
 
 // Plan checks that sh can be split (see Shape and explain) and returns its

@@ -17,38 +17,68 @@ import (
 // copyRows runs the described statement on conn and streams its rows
 // through the encoder into the output, which it commits at the end.
 func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
-	o := r.o
-	args := make([]any, 0, len(o.params)+1)
-	formats := r.formats
-	if formats == nil {
-		formats = pgx.QueryResultFormats{pgx.TextFormatCode}
-	}
-	args = append(args, formats)
-	for _, p := range o.params {
-		args = append(args, p)
-	}
-	// The stream has a context of its own, so an early end that the server
-	// does not answer can be cut short (see closeBounded).
-	sctx, cancelStream := context.WithCancel(ctx)
-	defer cancelStream()
+	args := append([]any{r.resultFormats()}, r.params()...)
+	return r.writeAll(ctx, func(ctx context.Context) ([]pgconn.FieldDescription, rowSource, error) {
+		// The stream has a context of its own, so an early end that the
+		// server does not answer can be cut short (see closeBounded).
+		sctx, cancelStream := context.WithCancel(ctx)
+		res, err := stream.Open(sctx, func(ctx context.Context) (pgx.Rows, error) {
+			return conn.Query(ctx, stmtName, args...)
+		}, r.streamOptions(), func(error, bool) {})
+		if err != nil {
+			cancelStream()
+			return nil, nil, err
+		}
+		raw := buffered.Raw(res)
+		return fieldsOf(res), &single{View: raw, stop: sync.OnceFunc(func() {
+			closeBounded(raw, cancelStream)
+			cancelStream()
+		})}, nil
+	})
+}
 
+// resultFormats is the per-column result format of the query: text unless
+// a columnar format asked for binary columns.
+func (r *runner) resultFormats() pgx.QueryResultFormats {
+	if r.formats == nil {
+		return pgx.QueryResultFormats{pgx.TextFormatCode}
+	}
+	return r.formats
+}
+
+// params are the -v values, as query arguments.
+func (r *runner) params() []any {
+	args := make([]any, len(r.o.params))
+	for i, p := range r.o.params {
+		args[i] = p
+	}
+	return args
+}
+
+// single is one stream's rows, read without a copy.
+type single struct {
+	*buffered.View[[][]byte]
+	stop func()
+}
+
+func (s *single) close() { s.stop() }
+
+// writeAll opens the rows, writes them through the encoder into the
+// output, which it commits at the end, and reports --stats.
+func (r *runner) writeAll(ctx context.Context, open func(context.Context) ([]pgconn.FieldDescription, rowSource, error)) error {
+	o := r.o
 	start := time.Now()
 	var rows atomic.Int64
 	prog := startProgress(o.progress, r.stderr, &rows, r.counter, start)
 	defer prog.finish()
 
-	res, err := stream.Open(sctx, func(ctx context.Context) (pgx.Rows, error) {
-		return conn.Query(ctx, stmtName, args...)
-	}, r.streamOptions(), func(error, bool) {})
+	fields, src, err := open(ctx)
 	if err != nil {
 		return err
 	}
-	raw := buffered.Raw(res)
-	closeStream := sync.OnceFunc(func() { closeBounded(raw, cancelStream) })
-	defer closeStream()
-
-	broken, err := r.encodeRows(res, raw, &rows)
-	closeStream() // after --limit or a closed stdout: cancels the rest
+	defer src.close()
+	broken, err := r.encodeRows(fields, src, &rows)
+	src.close() // after --limit or a closed stdout: cancels the rest
 	if err != nil {
 		return err
 	}
@@ -72,17 +102,17 @@ func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
 // output. broken reports that the reader of stdout went away (| head),
 // which is not an error: nothing is committed to a file then, as -o never
 // yields EPIPE.
-func (r *runner) encodeRows(res *stream.Result, raw *buffered.View[[][]byte], rows *atomic.Int64) (broken bool, err error) {
-	if err := r.enc.Begin(fields(res)); err != nil {
+func (r *runner) encodeRows(fields []pgconn.FieldDescription, src rowSource, rows *atomic.Int64) (broken bool, err error) {
+	if err := r.enc.Begin(fields); err != nil {
 		return isBrokenPipe(err), writeErr(err)
 	}
 	// FetchOne, not a range over Rows: leaving that loop early would close
 	// the stream right there, without the bound of closeBounded.
 	var n int64
 	for {
-		vals, ok := raw.FetchOne()
+		vals, ok := src.FetchOne()
 		if !ok {
-			if err := raw.Err(); err != nil {
+			if err := src.Err(); err != nil {
 				return false, err
 			}
 			break
@@ -118,17 +148,6 @@ func (r *runner) writtenRows(n int64) int64 {
 		return w.Flushed()
 	}
 	return r.counter.rc.rows(n, r.o.encOpts.Header)
-}
-
-// fields describes the stream's columns for the encoder, in the format
-// each was asked in.
-func fields(res *stream.Result) []pgconn.FieldDescription {
-	cols := res.ColumnTypes()
-	out := make([]pgconn.FieldDescription, len(cols))
-	for i, c := range cols {
-		out[i] = pgconn.FieldDescription{Name: c.Name, DataTypeOID: c.TypeOID, TypeModifier: c.TypeMod, Format: c.Format}
-	}
-	return out
 }
 
 // closeBounded closes the stream. Closing early sends the server a cancel

@@ -45,6 +45,7 @@ type options struct {
 	progress  string
 	delimiter string
 	col       columnarFlags // --format parquet and arrow
+	scale     scaleFlags    // --parallel, --split-by, several --dsn, --shards, --merge-by
 }
 
 // usageError is a problem with the command line or its input: exit 2.
@@ -102,7 +103,11 @@ func parseFlags(args []string) (*options, error) {
 	fs.SetOutput(io.Discard) // errors are reported on one line by run
 	fs.Usage = func() {}
 	fs.SortFlags = false
-	fs.StringVar(&o.dsn, "dsn", "", "")
+	fs.StringArrayVar(&o.scale.dsns, "dsn", nil, "")
+	fs.StringVar(&o.scale.shards, "shards", "", "")
+	fs.Var(intValue{&o.scale.parallel}, "parallel", "")
+	fs.StringVar(&o.scale.splitBy, "split-by", "", "")
+	fs.StringVar(&o.scale.mergeBy, "merge-by", "", "")
 	fs.StringVarP(&o.host, "host", "h", "", "")
 	fs.StringVarP(&o.port, "port", "p", "", "")
 	fs.StringVarP(&o.user, "username", "U", "", "")
@@ -153,7 +158,13 @@ func parseFlags(args []string) (*options, error) {
 	default:
 		return nil, usagef("too many arguments: QUERY must be one argument (quote it); got %d", len(pos))
 	}
+	if len(o.scale.dsns) > 0 {
+		o.dsn = o.scale.dsns[0]
+	}
 	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if err := o.checkScale(); err != nil {
 		return nil, err
 	}
 	return o, o.checkColumnar(fs.Changed)

@@ -153,6 +153,12 @@ func (r *runner) execute(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	switch {
+	case o.scale.parallel > 0:
+		return r.copyParallel(ctx, conn.cfg)
+	case len(o.scale.dsns) > 1:
+		return r.copyFanIn(ctx, conn.cfg)
+	}
 	return r.copyRows(ctx, conn.conn)
 }
 

@@ -36,6 +36,23 @@ Query:
                        500ms, 30s, 5m): the query is cancelled server-side
   --batch N            rows per batch fetched from the server (default 1000)
 
+Scaling out:
+  --parallel N         read the query with N connections at once, all under
+                       one exported snapshot (the rows equal one serial run's);
+                       QUERY must be SELECT columns FROM table [WHERE ...] or
+                       TABLE table (checked with EXPLAIN; anything else is
+                       refused). Rows come in no particular order
+  --split-by COLUMN    with --parallel: split by ranges of COLUMN instead of
+                       block ranges, and write in COLUMN order (as the query
+                       with ORDER BY COLUMN)
+  --dsn DSN ...        given more than once: run QUERY on every server at
+                       once and write all their rows (each server's rows from
+                       one snapshot of it; none across servers)
+  --shards FILE        more servers: one connection string a line (# comments)
+  --merge-by COLUMN    with several servers: merge their rows in COLUMN order
+                       ("COLUMN DESC" too); QUERY must ORDER BY it, text
+                       COLLATE "C"
+
 Output:
   --format FORMAT      csv (default), tsv, jsonl, json, parquet or arrow
                        (parquet and arrow: to -o FILE or a non-terminal
