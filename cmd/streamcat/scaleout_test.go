@@ -77,7 +77,7 @@ func TestParallelEqualsSerialInEveryFormat(t *testing.T) {
 			case "json":
 				// "[", then one object a line, each but the last with ","
 				norm := func(b []byte) []string {
-					return sortedLines(strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(string(b), "["), "\n]\n")+",", "},\n", "}\n"))
+					return sortedLines(strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(string(b), "["), "\n]\n")+",\n", "},\n", "}\n"))
 				}
 				if !slices.Equal(norm(serial), norm(blocks)) {
 					t.Errorf("--parallel 4 returns other rows than the serial query")
