@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -135,7 +136,7 @@ func rowsDigest(rows []keyedRow) (n int, sum string, err error) {
 		return 0, "", nil
 	}
 	sorted := slices.Clone(rows)
-	slices.SortFunc(sorted, func(a, b keyedRow) int { return compareInt(a.id, b.id) })
+	slices.SortFunc(sorted, func(a, b keyedRow) int { return cmp.Compare(a.id, b.id) })
 	h := md5.New()
 	buf := make([]byte, 0, 128)
 	for i, r := range sorted {
@@ -160,16 +161,6 @@ func rowsDigest(rows []keyedRow) (n int, sum string, err error) {
 		h.Write(buf)
 	}
 	return len(sorted), hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // checkTable fails unless table holds exactly rows.

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamcat/streamcat/internal/faultproxy"
 	"github.com/streamcat/streamcat/internal/testdb"
 	"github.com/streamcat/streamcat/session"
 )
@@ -202,4 +203,17 @@ func scalar[T any](t *testing.T, pool *pgxpool.Pool, sql string, args ...any) T 
 	var v T
 	require.NoError(t, pool.QueryRow(context.Background(), sql, args...).Scan(&v))
 	return v
+}
+
+// proxiedUowSession is the unit-of-work schema on a pool whose connections
+// go through a fault proxy, and a session on it.
+func proxiedUowSession(t *testing.T) (*pgxpool.Pool, *faultproxy.Proxy, *session.Session) {
+	t.Helper()
+	pool, proxy := proxiedPool(t)
+	_, err := pool.Exec(context.Background(), uowTeardown+";"+uowSchema)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), uowTeardown) })
+	s := session.NewMaker(pool).New()
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return pool, proxy, s
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"slices"
 	"unsafe"
 )
@@ -49,7 +50,7 @@ func (h *heldSet) get(p unsafe.Pointer) *tracked {
 	a := uintptr(p)
 	// the last range that starts at or before a
 	i, found := slices.BinarySearchFunc(h.ranges, a, func(r heldRange, a uintptr) int {
-		return cmpUintptr(uintptr(r.base), a)
+		return cmp.Compare(uintptr(r.base), a)
 	})
 	if !found {
 		i--
@@ -105,19 +106,9 @@ func (h *heldSet) addRange(base unsafe.Pointer, size uintptr, slots []tracked) {
 	}
 	r := heldRange{base: base, size: size, slots: slots}
 	i, _ := slices.BinarySearchFunc(h.ranges, uintptr(base), func(r heldRange, a uintptr) int {
-		return cmpUintptr(uintptr(r.base), a)
+		return cmp.Compare(uintptr(r.base), a)
 	})
 	h.ranges = slices.Insert(h.ranges, i, r)
-}
-
-func cmpUintptr(a, b uintptr) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // all iterates over every held record. Letting records go while iterating

@@ -52,13 +52,8 @@ func TestUnitOfWork_PipelinedFlushSurvivesALinkCut(t *testing.T) {
 		{"while reading keys back", faultproxy.ToClient, 10_000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pool, proxy := proxiedPool(t)
+			pool, proxy, s := proxiedUowSession(t)
 			ctx := context.Background()
-			_, err := pool.Exec(ctx, uowTeardown+";"+uowSchema)
-			require.NoError(t, err)
-			t.Cleanup(func() { _, _ = pool.Exec(context.Background(), uowTeardown) })
-			s := session.NewMaker(pool).New()
-			t.Cleanup(func() { _ = s.Close(context.Background()) })
 			objs := pipelinedParents(t, s)
 
 			proxy.CutAfter(tc.dir, tc.n)
@@ -78,14 +73,9 @@ func TestUnitOfWork_PipelinedFlushSurvivesALinkCut(t *testing.T) {
 }
 
 func TestUnitOfWork_PipelinedFlushEndsWhenItsContextDoes(t *testing.T) {
-	pool, proxy := proxiedPool(t)
+	pool, proxy, s := proxiedUowSession(t)
 	ctx := context.Background()
-	_, err := pool.Exec(ctx, uowTeardown+";"+uowSchema)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), uowTeardown) })
-	s := session.NewMaker(pool).New()
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	_, err = s.Begin(ctx)
+	_, err := s.Begin(ctx)
 	require.NoError(t, err)
 	objs := pipelinedParents(t, s)
 

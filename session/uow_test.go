@@ -621,15 +621,9 @@ func TestUnitOfWork_FlushThatLosesTheConnectionNeedsARollback(t *testing.T) {
 	// a lost connection in the middle of a flush cannot be produced by a
 	// healthy server on demand: the fault proxy swallows the INSERT's reply
 	// and cuts the link
-	pool, proxy := proxiedPool(t)
+	pool, proxy, s := proxiedUowSession(t)
 	ctx := context.Background()
-	_, err := pool.Exec(ctx, uowTeardown+";"+uowSchema)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), uowTeardown) })
-
-	s := session.NewMaker(pool).New()
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	_, err = s.Begin(ctx)
+	_, err := s.Begin(ctx)
 	require.NoError(t, err)
 	p := &uParent{Name: "lost"}
 	require.NoError(t, s.Add(p))
