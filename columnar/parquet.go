@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -23,8 +22,7 @@ import (
 type parquetSink struct {
 	w      *parquet.Writer
 	cols   []*pnode
-	sort   bool // a list holds a group: leaf values interleave, sort rows by column
-	rowBuf []parquet.Row
+	vals [][]parquet.Value // per leaf column, reused across batches
 }
 
 // pnode is a column of the Parquet schema, mirroring an Arrow field.
@@ -157,9 +155,6 @@ func (s *parquetSink) node(t arrow.DataType, next *int, rep int) (*pnode, parque
 		if err != nil {
 			return nil, nil, err
 		}
-		if e.kind == 'g' {
-			s.sort = true
-		}
 		return &pnode{kind: 'l', rep: rep + 1, elem: e, leaves: e.leaves}, parquet.List(parquet.Optional(node)), nil
 	}
 	return nil, nil, fmt.Errorf("no Parquet mapping for Arrow type %v", t)
@@ -172,59 +167,62 @@ func strBytes(a *array.String, i int) []byte {
 	return unsafe.Slice(unsafe.StringData(v), len(v))
 }
 
-// write shreds the batch into rows and writes them as one row group.
+// write shreds the batch column by column into leaf values with their
+// levels and writes them straight to parquet-go's column writers (no rows
+// assembled), then flushes them as one row group.
 func (s *parquetSink) write(rec arrow.RecordBatch) error {
 	nrows := int(rec.NumRows())
 	cols := rec.Columns()
-	const chunk = 1024 // rows per WriteRows; their value slices are reused
-	if s.rowBuf == nil {
-		s.rowBuf = make([]parquet.Row, chunk)
+	cws := s.w.ColumnWriters()
+	if s.vals == nil {
+		s.vals = make([][]parquet.Value, len(cws))
 	}
+	const chunk = 4096 // rows per WriteRowValues: bounds the value buffers
 	for start := 0; start < nrows; start += chunk {
-		rows := s.rowBuf[:min(chunk, nrows-start)]
-		for k := range rows {
-			row := rows[k][:0]
-			for c, n := range s.cols {
-				row = shred(row, n, cols[c], start+k, 0, 0)
+		end := min(start+chunk, nrows)
+		for c, n := range s.cols {
+			for i := start; i < end; i++ {
+				shred(s.vals, n, cols[c], i, 0, 0)
 			}
-			if s.sort {
-				slices.SortStableFunc(row, func(a, b parquet.Value) int { return a.Column() - b.Column() })
+			for _, leaf := range n.leaves {
+				if _, err := cws[leaf].WriteRowValues(s.vals[leaf]); err != nil {
+					return err
+				}
+				s.vals[leaf] = s.vals[leaf][:0]
 			}
-			rows[k] = row
-		}
-		if _, err := s.w.WriteRows(rows); err != nil {
-			return err
 		}
 	}
 	return s.w.Flush()
 }
 
-// shred appends the leaf values of value i of a, under node n, with the
-// repetition level rep and the definition level def of its parent.
-func shred(row parquet.Row, n *pnode, a arrow.Array, i, rep, def int) parquet.Row {
+// shred appends the leaf values of value i of a, under node n, to out (one
+// slice per leaf column), with the repetition level rep and the definition
+// level def of its parent.
+func shred(out [][]parquet.Value, n *pnode, a arrow.Array, i, rep, def int) {
 	if a.IsNull(i) {
 		for _, c := range n.leaves {
-			row = append(row, parquet.NullValue().Level(rep, def, c))
+			out[c] = append(out[c], parquet.NullValue().Level(rep, def, c))
 		}
-		return row
+		return
 	}
 	switch n.kind {
 	case 'v':
-		return append(row, n.value(a, i).Level(rep, def+1, n.col))
+		out[n.col] = append(out[n.col], n.value(a, i).Level(rep, def+1, n.col))
+		return
 	case 'g':
 		sa := a.(*array.Struct)
 		for f, c := range n.fields {
-			row = shred(row, c, sa.Field(f), i, rep, def+1)
+			shred(out, c, sa.Field(f), i, rep, def+1)
 		}
-		return row
+		return
 	}
 	la := a.(*array.List)
 	lo, hi := la.ValueOffsets(i)
 	if lo == hi { // an empty list: present, without elements
 		for _, c := range n.leaves {
-			row = append(row, parquet.NullValue().Level(rep, def+1, c))
+			out[c] = append(out[c], parquet.NullValue().Level(rep, def+1, c))
 		}
-		return row
+		return
 	}
 	vals := la.ListValues()
 	for j := lo; j < hi; j++ {
@@ -232,9 +230,8 @@ func shred(row parquet.Row, n *pnode, a arrow.Array, i, rep, def int) parquet.Ro
 		if j > lo {
 			r = n.rep
 		}
-		row = shred(row, n.elem, vals, int(j), r, def+2)
+		shred(out, n.elem, vals, int(j), r, def+2)
 	}
-	return row
 }
 
 func (s *parquetSink) close() error { return s.w.Close() }
