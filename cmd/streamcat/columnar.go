@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/term"
 
 	"github.com/streamcat/streamcat/columnar"
 	"github.com/streamcat/streamcat/stream"
@@ -88,6 +89,16 @@ func (r *runner) streamOptions() stream.Options {
 		opts.MaxBatchBytes = 1 << 20
 	}
 	return opts
+}
+
+// isTTY reports whether w is a terminal (unlike isTerminal, not /dev/null,
+// where writing Parquet is fine): binary output is refused there.
+func isTTY(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // columnarMemoryLimit is the soft memory limit of a parquet or arrow run

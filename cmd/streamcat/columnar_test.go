@@ -18,6 +18,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/streamcat/streamcat/internal/coltest"
 	"github.com/streamcat/streamcat/internal/testdb"
 )
@@ -204,5 +206,50 @@ func TestColumnarUsage(t *testing.T) {
 	} {
 		r := sc(t, append(tc.args, "select 1")...)
 		wantFail(t, r, 2, tc.want)
+	}
+}
+
+// TestColumnarTerminal: binary output is refused on a terminal (a pseudo
+// terminal here) before anything runs, and written to /dev/null, which is
+// a character device too but no terminal.
+func TestColumnarTerminal(t *testing.T) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open a pseudo terminal: %v", err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	for _, f := range []string{"parquet", "arrow"} {
+		cmd := command(t, "--dsn", testdb.DSN(), "--format", f, "select 1")
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = tty, &errb
+		_ = cmd.Run()
+		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(errb.String(), "is binary: give -o FILE") {
+			t.Errorf("%s to a terminal: exit %d, stderr %q; want exit 2 and a hint", f, code, errb.String())
+		}
+
+		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd = command(t, "--dsn", testdb.DSN(), "--format", f, "select 1")
+		cmd.Stdout, cmd.Stderr = null, &errb
+		errb.Reset()
+		_ = cmd.Run()
+		null.Close()
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("%s to /dev/null: exit %d, stderr %q", f, code, errb.String())
+		}
 	}
 }

@@ -84,7 +84,7 @@ func (r *runner) prepare(stdin io.Reader) error {
 		if r.enc, err = r.newColumnar(f); err != nil {
 			return err
 		}
-		if o.output == "" && isTerminal(r.stdout) {
+		if o.output == "" && isTTY(r.stdout) {
 			return usagef("--format %s is binary: give -o FILE or redirect stdout to a file or pipe", o.format)
 		}
 	} else if r.enc, err = encode.New(o.format, r.counter, opts); err != nil {
