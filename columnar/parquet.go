@@ -181,8 +181,13 @@ func (s *parquetSink) write(rec arrow.RecordBatch) error {
 	for start := 0; start < nrows; start += chunk {
 		end := min(start+chunk, nrows)
 		for c, n := range s.cols {
-			for i := start; i < end; i++ {
-				shred(s.vals, n, cols[c], i, 0, 0)
+			if n.kind == 'v' {
+				// a top-level value: definition level 1, or 0 for NULL
+				s.vals[n.col] = leafValues(s.vals[n.col], n, cols[c], start, end)
+			} else {
+				for i := start; i < end; i++ {
+					shred(s.vals, n, cols[c], i, 0, 0)
+				}
 			}
 			for _, leaf := range n.leaves {
 				if _, err := cws[leaf].WriteRowValues(s.vals[leaf]); err != nil {
@@ -193,6 +198,25 @@ func (s *parquetSink) write(rec arrow.RecordBatch) error {
 		}
 	}
 	return s.w.Flush()
+}
+
+// leafValues appends values lo to hi of a top-level leaf column: the
+// common case, without shred's recursion.
+func leafValues(out []parquet.Value, n *pnode, a arrow.Array, lo, hi int) []parquet.Value {
+	if a.NullN() == 0 {
+		for i := lo; i < hi; i++ {
+			out = append(out, n.value(a, i).Level(0, 1, n.col))
+		}
+		return out
+	}
+	for i := lo; i < hi; i++ {
+		if a.IsNull(i) {
+			out = append(out, parquet.NullValue().Level(0, 0, n.col))
+		} else {
+			out = append(out, n.value(a, i).Level(0, 1, n.col))
+		}
+	}
+	return out
 }
 
 // shred appends the leaf values of value i of a, under node n, to out (one
