@@ -20,8 +20,8 @@ import (
 // parquet-go: the batch is shredded into rows of leaf values with their
 // repetition and definition levels, then flushed.
 type parquetSink struct {
-	w      *parquet.Writer
-	cols   []*pnode
+	w    *parquet.Writer
+	cols []*pnode
 	vals [][]parquet.Value // per leaf column, reused across batches
 }
 
