@@ -1,13 +1,10 @@
 package bench
 
 import (
-	"context"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/stream"
 )
 
@@ -30,22 +27,7 @@ func BenchmarkStreamPrefetch(b *testing.B) {
 
 func prefetchPaths[T any](key func(*T) int64, scan func(pgx.Rows, *T) error) []path {
 	mode := func(name string, p stream.Prefetch) path {
-		return path{name, func(ctx context.Context, pool *pgxpool.Pool, sql string) (any, int, error) {
-			s, st, err := openStream(ctx, pool, sql, stream.Options{Prefetch: p})
-			if err != nil {
-				return nil, 0, err
-			}
-			defer s.Close(ctx)
-			defer st.Close()
-			var d digest
-			for r, err := range buffered.Structs[T](st).Rows() {
-				if err != nil {
-					return nil, d.n, err
-				}
-				d.add(key(&r))
-			}
-			return d, d.n, nil
-		}}
+		return structStreamPath(name, key, stream.Options{Prefetch: p})
 	}
 	raw := streamStructPaths(key, scan)[1]
 	return []path{mode("Auto", stream.PrefetchAuto), mode("Always", stream.PrefetchAlways), mode("Never", stream.PrefetchNever), raw}

@@ -122,22 +122,7 @@ func scanWideOne(rows pgx.Rows, r *wideRow) error {
 
 func streamStructPaths[T any](key func(*T) int64, scan func(pgx.Rows, *T) error) []path {
 	return []path{
-		{"stream.Structs.Rows", func(ctx context.Context, pool *pgxpool.Pool, sql string) (any, int, error) {
-			s, st, err := openStream(ctx, pool, sql)
-			if err != nil {
-				return nil, 0, err
-			}
-			defer s.Close(ctx)
-			defer st.Close()
-			var d digest
-			for r, err := range buffered.Structs[T](st).Rows() {
-				if err != nil {
-					return nil, d.n, err
-				}
-				d.add(key(&r))
-			}
-			return d, d.n, nil
-		}},
+		structStreamPath("stream.Structs.Rows", key),
 		{"pgx.Rows.Scan_loop", func(ctx context.Context, pool *pgxpool.Pool, sql string) (any, int, error) {
 			rows, err := pool.Query(ctx, sql)
 			if err != nil {
@@ -155,6 +140,27 @@ func streamStructPaths[T any](key func(*T) int64, scan func(pgx.Rows, *T) error)
 			return d, d.n, rows.Err()
 		}},
 	}
+}
+
+// structStreamPath reads a stream (opened with args: stream options) through
+// buffered.Structs[T](st).Rows().
+func structStreamPath[T any](name string, key func(*T) int64, args ...any) path {
+	return path{name, func(ctx context.Context, pool *pgxpool.Pool, sql string) (any, int, error) {
+		s, st, err := openStream(ctx, pool, sql, args...)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer s.Close(ctx)
+		defer st.Close()
+		var d digest
+		for r, err := range buffered.Structs[T](st).Rows() {
+			if err != nil {
+				return nil, d.n, err
+			}
+			d.add(key(&r))
+		}
+		return d, d.n, nil
+	}}
 }
 
 var scalarPaths = []path{

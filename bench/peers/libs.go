@@ -142,16 +142,8 @@ func pgxScanStream(ctx context.Context, c *conns, q string) (digest, int, error)
 		return 0, 0, err
 	}
 	defer rows.Close()
-	d, n := newDigest(), 0
-	for rows.Next() {
-		var it Item
-		if err := scanItem(rows, &it); err != nil {
-			return 0, 0, err
-		}
-		d.add(&it)
-		n++
-	}
-	return d, n, rows.Err()
+	d, n, err := foldRows(rows.Next, func(it *Item) error { return scanItem(rows, it) })
+	return rowsErr(d, n, err, rows.Err)
 }
 
 func pgxCollectHeld(ctx context.Context, c *conns, q string) ([]Item, error) {
@@ -168,16 +160,11 @@ func pgxRowToStructStream(ctx context.Context, c *conns, q string) (digest, int,
 		return 0, 0, err
 	}
 	defer rows.Close()
-	d, n := newDigest(), 0
-	for rows.Next() {
-		it, err := pgx.RowToStructByName[Item](rows)
-		if err != nil {
-			return 0, 0, err
-		}
-		d.add(&it)
-		n++
-	}
-	return d, n, rows.Err()
+	d, n, err := foldRows(rows.Next, func(it *Item) (err error) {
+		*it, err = pgx.RowToStructByName[Item](rows)
+		return err
+	})
+	return rowsErr(d, n, err, rows.Err)
 }
 
 func scanyHeld(ctx context.Context, c *conns, q string) ([]Item, error) {
@@ -193,16 +180,8 @@ func scanyStream(ctx context.Context, c *conns, q string) (digest, int, error) {
 	}
 	defer rows.Close()
 	rs := pgxscan.NewRowScanner(rows)
-	d, n := newDigest(), 0
-	for rows.Next() {
-		var it Item
-		if err := rs.Scan(&it); err != nil {
-			return 0, 0, err
-		}
-		d.add(&it)
-		n++
-	}
-	return d, n, rows.Err()
+	d, n, err := foldRows(rows.Next, func(it *Item) error { return rs.Scan(it) })
+	return rowsErr(d, n, err, rows.Err)
 }
 
 func sqlxHeld(ctx context.Context, c *conns, q string) ([]Item, error) {
@@ -217,16 +196,8 @@ func sqlxStream(ctx context.Context, c *conns, q string) (digest, int, error) {
 		return 0, 0, err
 	}
 	defer rows.Close()
-	d, n := newDigest(), 0
-	for rows.Next() {
-		var it Item
-		if err := rows.StructScan(&it); err != nil {
-			return 0, 0, err
-		}
-		d.add(&it)
-		n++
-	}
-	return d, n, rows.Err()
+	d, n, err := foldRows(rows.Next, func(it *Item) error { return rows.StructScan(it) })
+	return rowsErr(d, n, err, rows.Err)
 }
 
 func gormHeld(ctx context.Context, c *conns, q string) ([]Item, error) {
@@ -242,16 +213,8 @@ func gormStream(ctx context.Context, c *conns, q string) (digest, int, error) {
 		return 0, 0, err
 	}
 	defer rows.Close()
-	d, n := newDigest(), 0
-	for rows.Next() {
-		var it Item
-		if err := g.ScanRows(rows, &it); err != nil {
-			return 0, 0, err
-		}
-		d.add(&it)
-		n++
-	}
-	return d, n, rows.Err()
+	d, n, err := foldRows(rows.Next, func(it *Item) error { return g.ScanRows(rows, it) })
+	return rowsErr(d, n, err, rows.Err)
 }
 
 func bunHeld(ctx context.Context, c *conns, q string) ([]Item, error) {
@@ -266,16 +229,8 @@ func bunStream(ctx context.Context, c *conns, q string) (digest, int, error) {
 		return 0, 0, err
 	}
 	defer rows.Close()
-	d, n := newDigest(), 0
-	for rows.Next() {
-		var it Item
-		if err := c.bun.ScanRow(ctx, rows, &it); err != nil {
-			return 0, 0, err
-		}
-		d.add(&it)
-		n++
-	}
-	return d, n, rows.Err()
+	d, n, err := foldRows(rows.Next, func(it *Item) error { return c.bun.ScanRow(ctx, rows, it) })
+	return rowsErr(d, n, err, rows.Err)
 }
 
 func streamcatHeld(ctx context.Context, c *conns, q string) ([]Item, error) {
@@ -327,3 +282,28 @@ func streamcatStream(ctx context.Context, c *conns, q string) (digest, int, erro
 }
 
 var errHash = errors.New("peers: libraries disagree")
+
+// foldRows decodes one Item per row with scan while next finds a row, and
+// folds each into the hash: the streamed loop of every library but
+// streamcat, so they differ only in next and scan.
+func foldRows(next func() bool, scan func(*Item) error) (digest, int, error) {
+	d, n := newDigest(), 0
+	for next() {
+		var it Item
+		if err := scan(&it); err != nil {
+			return 0, 0, err
+		}
+		d.add(&it)
+		n++
+	}
+	return d, n, nil
+}
+
+// rowsErr is a streamed loop's result: its own failure first, then the
+// rows' error.
+func rowsErr(d digest, n int, err error, rowsErr func() error) (digest, int, error) {
+	if err != nil {
+		return 0, 0, err
+	}
+	return d, n, rowsErr()
+}
