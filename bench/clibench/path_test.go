@@ -6,6 +6,8 @@ package main
 //	go test -run '^$' -bench . -cpuprofile cpu.out ./bench/clibench
 //	go tool pprof -top bench/clibench/clibench.test cpu.out
 //
+// BenchmarkPath/TABLE/FORMAT/streamcat-inline is the same with the stream
+// never handing reading to its read-ahead goroutine (stream.PrefetchNever).
 // BenchmarkPath/TABLE/FORMAT/streamcat runs what cmd/streamcat's execute
 // does: Prepare on one connection for the columns, stream.Open of the
 // prepared statement with text result formats, buffered.Raw, an encode
@@ -116,7 +118,12 @@ func BenchmarkPath(b *testing.B) {
 		query := "select * from " + t.name
 		for _, format := range []string{"csv", "tsv", "jsonl"} {
 			b.Run(t.name+"/"+format+"/streamcat", func(b *testing.B) {
-				loop(b, t.name, func() (int64, error) { return streamcatPath(ctx, pathPool, query, format) })
+				loop(b, t.name, func() (int64, error) { return streamcatPath(ctx, pathPool, query, format, stream.PrefetchAuto) })
+			})
+			// the stream read on the encoding goroutine throughout, never
+			// handed to a read-ahead goroutine: fewer threads, less CPU
+			b.Run(t.name+"/"+format+"/streamcat-inline", func(b *testing.B) {
+				loop(b, t.name, func() (int64, error) { return streamcatPath(ctx, pathPool, query, format, stream.PrefetchNever) })
 			})
 			b.Run(t.name+"/"+format+"/pgx", func(b *testing.B) {
 				loop(b, t.name, func() (int64, error) { return pgxPath(ctx, pathPool, query, format) })
@@ -165,7 +172,7 @@ func loop(b *testing.B, table string, f func() (int64, error)) {
 // signals and files: one connection, the statement prepared on it (its
 // columns, the types jsonl needs), then run by name through stream.Open
 // with text result formats, the encoder taking the columns from the stream.
-func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string) (int64, error) {
+func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string, prefetch stream.Prefetch) (int64, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -191,7 +198,7 @@ func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string
 	}
 	res, err := stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
 		return conn.Query(ctx, name, pgx.QueryResultFormats{pgx.TextFormatCode})
-	}, stream.Options{}, func(error, bool) {})
+	}, stream.Options{Prefetch: prefetch}, func(error, bool) {})
 	if err != nil {
 		return 0, err
 	}
