@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -105,5 +106,87 @@ func TestSharedDescription_Bounded(t *testing.T) {
 		n := 0
 		descCache.m.Range(func(any, any) bool { n++; return true })
 		require.LessOrEqual(t, n, maxSharedDescs)
+	}
+}
+
+// The shared type map is only read: decoding every common type, generic
+// and into structs, on many goroutines at once (and parallel All's
+// workers) must leave -race nothing to report and give pgx's own values.
+func TestSharedDescription_ConcurrentDecodingOfManyTypes(t *testing.T) {
+	pool := testdb.Pool(t)
+	ctx := context.Background()
+	const q = `select g::int8 as id, (g / 7.0)::numeric(12,3) as amount,
+		timestamptz '2020-01-01 00:00:00+00' + g * interval '1 minute' as at, g % 2 = 0 as even,
+		array['a', 'b' || g] as tags, jsonb_build_object('n', g, 'list', jsonb_build_array(g, 'x')) as doc,
+		md5(g::text)::uuid as ref, int4range(g, g + 2) as span, null::text as nothing
+		from generate_series(1, $1::int4) g`
+	type row struct {
+		ID      int64
+		Amount  pgtype.Numeric
+		At      time.Time
+		Even    bool
+		Tags    []string
+		Doc     map[string]any
+		Ref     [16]byte
+		Span    pgtype.Range[pgtype.Int4]
+		Nothing *string
+	}
+	read := func(n int) *Result {
+		rows, err := pool.Query(ctx, q, n)
+		require.NoError(t, err)
+		res, err := FromRows(rows)
+		require.NoError(t, err)
+		return res
+	}
+	want := func(n int) [][]any {
+		rows, err := pool.Query(ctx, q, n)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out [][]any
+		for rows.Next() {
+			v, err := rows.Values()
+			require.NoError(t, err)
+			out = append(out, v)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	small, large := want(50), want(33_000)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 4 {
+		wg.Go(func() {
+			n, expect := 50, small
+			if w < 2 {
+				n, expect = 33_000, large // All decodes these on several goroutines (2 x parallelMinRows)
+			}
+			res := read(n)
+			if w%2 == 0 {
+				got := Structs[row](res).All()
+				if len(got) != n || got[n-1].ID != int64(n) || got[n-1].Doc["n"] != float64(n) || got[n-1].Tags[1] != fmt.Sprint("b", n) {
+					errs <- fmt.Errorf("worker %d: structs %d rows, last %+v", w, len(got), got[len(got)-1])
+				}
+				return
+			}
+			got := res.All()
+			if len(got) != n {
+				errs <- fmt.Errorf("worker %d: %d rows", w, len(got))
+				return
+			}
+			for i := 0; i < n; i += 97 { // a sample, and the last row below: comparing every row is slow under -race
+				if !assert.ObjectsAreEqual(expect[i], got[i].Values()) {
+					errs <- fmt.Errorf("worker %d row %d: %v, want %v", w, i, got[i].Values(), expect[i])
+					return
+				}
+			}
+			if !assert.ObjectsAreEqual(expect[n-1], got[n-1].Values()) {
+				errs <- fmt.Errorf("worker %d last row: %v, want %v", w, got[n-1].Values(), expect[n-1])
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
