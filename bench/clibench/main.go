@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"os/exec"
@@ -144,7 +145,11 @@ func tools(psql, streamcat, dsn string, vs []variant, columnar bool, keep string
 		{name: catJSONL, kind: "cat-jsonl", argv: cat("jsonl"), isCat: true},
 	}
 	for _, v := range vs {
-		ts = append(ts, tool{name: catCSV + " [" + v.label + "]", kind: "cat-csv", argv: cat("csv", v.args...), env: v.env, isCat: true})
+		kind := "cat-csv"
+		if slices.Contains(v.args, "--parallel") && !slices.Contains(v.args, "--split-by") {
+			kind = "cat-csv-unordered" // slices written as they come: the same lines in another order
+		}
+		ts = append(ts, tool{name: catCSV + " [" + v.label + "]", kind: kind, argv: cat("csv", v.args...), env: v.env, isCat: true})
 	}
 	if columnar {
 		ts = append(ts, columnarTools(cat)...)
@@ -168,6 +173,7 @@ type measurement struct {
 	bytes     int64
 	lines     int64
 	sha       string
+	lineSum   uint64 // the sum of the lines' FNV-1a hashes: the same for the same lines in any order
 }
 
 func main() {
@@ -327,7 +333,11 @@ func run(ctx context.Context, cfg config) (err error) {
 					m.cpu.Seconds(), m.serverCPU.Seconds(), m.otherCPU.Seconds())
 				ms[tl.name] = append(ms[tl.name], m)
 			}
-			if err := verify(t.name, n, ms, r); err != nil {
+			unordered := map[string]bool{}
+			for _, tl := range ts {
+				unordered[tl.name] = tl.kind == "cat-csv-unordered"
+			}
+			if err := verify(t.name, n, ms, r, unordered); err != nil {
 				return err
 			}
 		}
@@ -363,6 +373,22 @@ func run(ctx context.Context, cfg config) (err error) {
 				median(m, func(x measurement) float64 { return float64(x.maxRSSKiB) / 1024 }),
 				median(m, func(x measurement) float64 { return x.cpu.Seconds() }),
 				srv, other, float64(m[0].bytes)/1e6, ratioText(ratios))
+		}
+	}
+
+	// CPU per row: what a row costs the machine, however the work is
+	// spread over processes and cores (a parallel export adds backends).
+	fmt.Println()
+	fmt.Println("CPU per row (medians; client = the tool's process, server = its backends):")
+	for _, res := range results {
+		for _, tl := range res.tools {
+			m := res.ms[tl.name]
+			if m[0].serverCPU < 0 {
+				continue
+			}
+			cl := median(m, func(x measurement) float64 { return x.cpu.Seconds() }) / float64(res.rows) * 1e6
+			sv := median(m, func(x measurement) float64 { return x.serverCPU.Seconds() }) / float64(res.rows) * 1e6
+			fmt.Printf("- %s, %s: %.2f µs (client %.2f + server %.2f)\n", res.name, tl.name, cl+sv, cl, sv)
 		}
 	}
 
@@ -467,7 +493,7 @@ func medianF(v []float64) float64 {
 }
 
 // verify checks run r of every tool on a table against the others.
-func verify(table string, rows int, ms map[string][]measurement, r int) error {
+func verify(table string, rows int, ms map[string][]measurement, r int, unordered map[string]bool) error {
 	get := func(name string) measurement { return ms[name][r] }
 	has := func(name string) bool { _, ok := ms[name]; return ok }
 	var errs []error
@@ -476,7 +502,12 @@ func verify(table string, rows int, ms map[string][]measurement, r int) error {
 		errs = append(errs, fmt.Errorf("streamcat csv (%d bytes, sha256 %s) differs from COPY csv (%d bytes, sha256 %s)", a.bytes, a.sha, b.bytes, b.sha))
 	}
 	for name, m := range ms {
-		if a, b := m[r], get(copyCSV); name != catCSV && strings.HasPrefix(name, catCSV+" [") && a.sha != b.sha {
+		a, b := m[r], get(copyCSV)
+		switch {
+		case name == catCSV || !strings.HasPrefix(name, catCSV+" ["):
+		case unordered[name] && (a.lineSum != b.lineSum || a.lines != b.lines || a.bytes != b.bytes):
+			errs = append(errs, fmt.Errorf("%s (%d bytes, %d lines) has other lines than COPY csv (%d bytes, %d lines)", name, a.bytes, a.lines, b.bytes, b.lines))
+		case !unordered[name] && a.sha != b.sha:
 			errs = append(errs, fmt.Errorf("%s (%d bytes, sha256 %s) differs from COPY csv (%d bytes, sha256 %s)", name, a.bytes, a.sha, b.bytes, b.sha))
 		}
 	}
@@ -501,9 +532,10 @@ func verify(table string, rows int, ms map[string][]measurement, r int) error {
 	} else if m := get(psqlCSV); m.lines != int64(rows)+1 {
 		errs = append(errs, fmt.Errorf("psql --csv has %d lines, want %d (header + rows)", m.lines, rows+1))
 	}
-	// Every run of a tool writes the same bytes.
+	// Every run of a tool writes the same bytes (the same lines, for a
+	// parallel export in no particular order).
 	for name, m := range ms {
-		if m[r].sha != m[0].sha {
+		if unordered[name] && m[r].lineSum != m[0].lineSum || !unordered[name] && m[r].sha != m[0].sha {
 			errs = append(errs, fmt.Errorf("%s: run %d wrote different bytes than run 1", name, r+1))
 		}
 	}
@@ -572,7 +604,7 @@ func measure(ctx context.Context, tl tool, table, dir string, postmaster int) (m
 		}
 	}
 
-	m.bytes, m.lines, m.sha, err = digest(path, jsonLines)
+	m.bytes, m.lines, m.sha, m.lineSum, err = digest(path, jsonLines)
 	if err == nil && (tl.kind == "cat-parquet" || tl.kind == "cat-arrow") {
 		m.lines, err = columnarRows(path, tl.kind)
 	}
@@ -594,28 +626,40 @@ func readRSS(path string) (int64, error) {
 }
 
 // digest returns the size, line count and sha256 of the file at path.
-func digest(path string, jsonLines bool) (size, lines int64, sum string, err error) {
+func digest(path string, jsonLines bool) (size, lines int64, sum string, lineSum uint64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, "", err
+		return 0, 0, "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if !jsonLines {
 		buf := make([]byte, 1<<20)
+		line := fnv.New64a()
 		for {
 			n, rerr := f.Read(buf)
 			h.Write(buf[:n])
 			size += int64(n)
-			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			for b := buf[:n]; len(b) > 0; {
+				i := bytes.IndexByte(b, '\n')
+				if i < 0 {
+					line.Write(b)
+					break
+				}
+				line.Write(b[:i+1])
+				lineSum += line.Sum64()
+				line.Reset()
+				lines++
+				b = b[i+1:]
+			}
 			if rerr == io.EOF {
 				break
 			}
 			if rerr != nil {
-				return 0, 0, "", rerr
+				return 0, 0, "", 0, rerr
 			}
 		}
-		return size, lines, hex.EncodeToString(h.Sum(nil)), nil
+		return size, lines, hex.EncodeToString(h.Sum(nil)), lineSum, nil
 	}
 	br := bufio.NewReaderSize(f, 1<<20)
 	for {
@@ -632,17 +676,17 @@ func digest(path string, jsonLines bool) (size, lines int64, sum string, err err
 			lines++
 			body := bytes.TrimSuffix(line, []byte{'\n'})
 			if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
-				return 0, 0, "", fmt.Errorf("jsonl line %d is not a JSON object: %.200q", lines, body)
+				return 0, 0, "", 0, fmt.Errorf("jsonl line %d is not a JSON object: %.200q", lines, body)
 			}
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return 0, 0, "", rerr
+			return 0, 0, "", 0, rerr
 		}
 	}
-	return size, lines, hex.EncodeToString(h.Sum(nil)), nil
+	return size, lines, hex.EncodeToString(h.Sum(nil)), 0, nil
 }
 
 // childEnv is this process's environment without PG* variables and
