@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/internal/testdb"
-	"github.com/streamcat/streamcat/localpg"
 	"github.com/streamcat/streamcat/pipe"
 	"github.com/streamcat/streamcat/session"
 )
@@ -22,15 +20,8 @@ import (
 // third of shard_items (ids 1..3000, by id % 3) on each.
 func threeShards(t *testing.T) ([]*session.Maker, []*pgxpool.Pool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	dsns := []string{testdb.DSN()}
-	for range 2 {
-		pg, err := localpg.Start(ctx, localpg.Options{})
-		require.NoError(t, err)
-		t.Cleanup(func() { require.NoError(t, pg.Stop()) })
-		dsns = append(dsns, pg.DSN())
-	}
+	ctx := context.Background()
+	dsns := append([]string{testdb.DSN()}, testdb.MoreServers(t, 2)...)
 	var makers []*session.Maker
 	var pools []*pgxpool.Pool
 	for i, dsn := range dsns {

@@ -2,7 +2,7 @@
 // PostgreSQL: wall clock, throughput and peak RSS of whole processes, each
 // writing a real file, side by side in one run.
 //
-//	go run ./bench/clibench [-wide-rows N] [-narrow-rows N] [-runs N] [-out DIR]
+//	go run ./bench/clibench [-wide-rows N] [-narrow-rows N] [-runs N] [-out DIR] [-order-by COLUMNS]
 //
 // It starts a cluster with localpg, builds ./cmd/streamcat, creates the
 // unlogged tables narrow and wide, then for each table runs every tool -runs
@@ -121,12 +121,19 @@ const (
 	catJSONL = "streamcat jsonl"
 )
 
-func tools(psql, streamcat, dsn string, vs []variant, columnar bool, keep string) []tool {
-	q := func(t string) string { return "select * from " + t }
+func tools(psql, streamcat, dsn string, vs []variant, columnar bool, keep, orderBy string) []tool {
+	plain := func(t string) string { return "select * from " + t }
+	q := plain
+	if orderBy != "" {
+		q = func(t string) string { return "select * from " + t + " order by " + orderBy }
+	}
 	cat := func(format string, extra ...string) func(string) []string {
 		return func(t string) []string {
 			argv := []string{streamcat, "--dsn", dsn, "--format", format, "--progress", "never"}
 			argv = append(argv, extra...)
+			if slices.Contains(extra, "--split-by") {
+				return append(argv, plain(t)) // it orders by its column itself
+			}
 			return append(argv, q(t))
 		}
 	}
@@ -185,6 +192,7 @@ func main() {
 	hugeMB := flag.Int("huge-mb", 60, "size in MiB of the one value of the huge table")
 	var vs variants
 	col := flag.Bool("columnar", false, "also measure streamcat --format parquet and --format arrow")
+	orderBy := flag.String("order-by", "", "measure `select * from TABLE order by COLUMNS` instead of select * (e.g. id, for --parallel N --split-by id, whose output equals it)")
 	keep := flag.String("tools", "", "comma-separated tools to measure (psql COPY csv, the baseline, always runs); default all")
 	flag.Var(&vs, "variant", "also measure streamcat csv with more environment and flags: `LABEL:[NAME=VALUE ...] [FLAG ...]` (repeatable)")
 	flag.Parse()
@@ -206,6 +214,7 @@ func main() {
 		variants: vs,
 		columnar: *col,
 		tools:    *keep,
+		orderBy:  *orderBy,
 	})
 	interrupted := ctx.Err() != nil
 	stop()
@@ -228,6 +237,7 @@ type config struct {
 	variants []variant
 	columnar bool   // -columnar
 	tools    string // -tools
+	orderBy  string // -order-by
 }
 
 func logf(format string, args ...any) {
@@ -312,7 +322,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 		logf("created %s in %.1fs", t.name, time.Since(start).Seconds())
 
-		ts := tools(psql, streamcat, dsn, cfg.variants, cfg.columnar, cfg.tools)
+		ts := tools(psql, streamcat, dsn, cfg.variants, cfg.columnar, cfg.tools, cfg.orderBy)
 		ms := map[string][]measurement{}
 		// One unmeasured warm-up of the baseline.
 		if _, err := measure(ctx, ts[0], t.name, work, postmaster); err != nil {

@@ -9,12 +9,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamcat/streamcat/internal/testdb"
-	"github.com/streamcat/streamcat/localpg"
 )
 
 // parTable makes a table of rows rows with a column of each kind the wide
@@ -137,17 +135,8 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 // three DSNs.
 func twoMoreServers(t *testing.T, name string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	dsns := []string{testdb.DSN()}
-	for range 2 {
-		pg, err := localpg.Start(ctx, localpg.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = pg.Stop() })
-		dsns = append(dsns, pg.DSN())
-	}
+	ctx := context.Background()
+	dsns := append([]string{testdb.DSN()}, testdb.MoreServers(t, 2)...)
 	for i, dsn := range dsns {
 		pool, err := pgxpool.New(ctx, dsn)
 		if err != nil {

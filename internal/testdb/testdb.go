@@ -103,3 +103,26 @@ func AssertNoAcquired(t testing.TB, pool *pgxpool.Pool) bool {
 	}
 	return true
 }
+
+// MoreServers starts n more clusters beside the test server, standing in
+// for shards or other servers, and returns their DSNs; they are stopped
+// when the test ends. Each costs a cluster start (a second or two).
+func MoreServers(t testing.TB, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var dsns []string
+	for range n {
+		pg, err := localpg.Start(ctx, localpg.Options{})
+		if err != nil {
+			t.Fatalf("testdb: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := pg.Stop(); err != nil {
+				t.Errorf("testdb: %v", err)
+			}
+		})
+		dsns = append(dsns, pg.DSN())
+	}
+	return dsns
+}
