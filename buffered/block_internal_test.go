@@ -60,3 +60,19 @@ func TestBlock_FitsWithin31BitOffsets(t *testing.T) {
 	b := NewBlock(1, 1, 0)
 	assert.True(t, b.Fits([][]byte{make([]byte, 10)}), "an empty block takes any row")
 }
+
+// A buffered result lets go of a block once the reader has it, so reading
+// front to back frees the raw rows behind the read position.
+func TestBlocks_NextLetsGoOfWhatItHandedOut(t *testing.T) {
+	a, b := NewBlock(1, 1, 1), NewBlock(1, 1, 1)
+	a.AppendRow([][]byte{[]byte("a")})
+	b.AppendRow([][]byte{[]byte("b")})
+	all := []*Block{a, b}
+	src := &blocks{list: all}
+	got, err := src.Next()
+	require.NoError(t, err)
+	require.Same(t, a, got)
+	assert.Nil(t, all[0], "the source no longer holds the block it handed out")
+	assert.Same(t, b, all[1])
+	assert.Equal(t, 1, src.remaining())
+}

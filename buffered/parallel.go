@@ -64,7 +64,7 @@ func (v *View[T]) decodeParallel(src *blocks, n, workers int) ([]T, error) {
 		wg.Go(func() {
 			conv := v.fork(s.cols.clone())
 			k := from
-			for _, blk := range blocks {
+			for j, blk := range blocks {
 				for i := range blk.nrow {
 					if err := conv(rawRow{blk, i}, &out[k]); err != nil {
 						fails[w] = failure{k, err}
@@ -72,6 +72,7 @@ func (v *View[T]) decodeParallel(src *blocks, n, workers int) ([]T, error) {
 					}
 					k++
 				}
+				blocks[j] = nil // decoded: the collector may take it while the rest decode
 			}
 		})
 	}

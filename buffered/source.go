@@ -39,6 +39,10 @@ type blocks struct {
 func (s *blocks) Next() (*Block, error) {
 	for len(s.list) > 0 {
 		b := s.list[0]
+		// let go of the block: once read, only the reader holds it, so a
+		// result read front to back (All decoding into structs) frees its
+		// raw rows as it goes instead of holding them to the end
+		s.list[0] = nil
 		s.list = s.list[1:]
 		if b.nrow > 0 {
 			return b, nil
