@@ -33,18 +33,9 @@ func (p *planner) numericMapping(typmod int32, format int16) mapping {
 	case ok && prec >= 1 && prec <= maxDecimalDigits && scale >= 0 && scale <= prec:
 		return decimalMapping(prec, scale, format)
 	case p.numeric == NumericFloat64:
-		return mapping{typ: arrow.PrimitiveTypes.Float64, bind: func(b array.Builder) appender {
+		return numericVia(arrow.PrimitiveTypes.Float64, format, func(b array.Builder) func([]byte) error {
 			fb := b.(*array.Float64Builder)
-			var buf []byte
-			return func(v []byte) error {
-				if v == nil {
-					fb.AppendNull()
-					return nil
-				}
-				t, err := numericText(&buf, v, format)
-				if err != nil {
-					return err
-				}
+			return func(t []byte) error {
 				f, err := strconv.ParseFloat(str(t), 64)
 				if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, as a cast to float8 would fail; keep it
 					return badValue("numeric %q", t)
@@ -52,39 +43,41 @@ func (p *planner) numericMapping(typmod int32, format int16) mapping {
 				fb.Append(f)
 				return nil
 			}
-		}}
+		})
 	}
-	return mapping{typ: arrow.BinaryTypes.String, bind: func(b array.Builder) appender {
+	return numericVia(arrow.BinaryTypes.String, format, func(b array.Builder) func([]byte) error {
 		sb := b.(*array.StringBuilder)
+		return func(t []byte) error {
+			sb.BinaryBuilder.Append(t)
+			return nil
+		}
+	})
+}
+
+// numericVia maps numeric to typ through its text form: add gets the text
+// of every value that is not NULL.
+func numericVia(typ arrow.DataType, format int16, add func(b array.Builder) func(t []byte) error) mapping {
+	return mapping{typ: typ, bind: func(b array.Builder) appender {
+		put := add(b)
 		var buf []byte
 		return func(v []byte) error {
 			if v == nil {
-				sb.AppendNull()
+				b.AppendNull()
 				return nil
 			}
 			t, err := numericText(&buf, v, format)
 			if err != nil {
 				return err
 			}
-			sb.BinaryBuilder.Append(t)
-			return nil
+			return put(t)
 		}
 	}}
 }
 
 func decimalMapping(prec, scale int32, format int16) mapping {
-	return mapping{typ: &arrow.Decimal128Type{Precision: prec, Scale: scale}, bind: func(b array.Builder) appender {
+	return numericVia(&arrow.Decimal128Type{Precision: prec, Scale: scale}, format, func(b array.Builder) func([]byte) error {
 		db := b.(*array.Decimal128Builder)
-		var buf []byte
-		return func(v []byte) error {
-			if v == nil {
-				db.AppendNull()
-				return nil
-			}
-			t, err := numericText(&buf, v, format)
-			if err != nil {
-				return err
-			}
+		return func(t []byte) error {
 			n, err := parseDecimal(t, scale)
 			if err != nil {
 				return err
@@ -92,7 +85,7 @@ func decimalMapping(prec, scale int32, format int16) mapping {
 			db.Append(n)
 			return nil
 		}
-	}}
+	})
 }
 
 // numericText returns the text form of a numeric wire value: v itself in
