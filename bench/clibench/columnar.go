@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/parquet-go/parquet-go"
 )
 
 // Tool names of the columnar formats (-columnar).
@@ -28,19 +28,22 @@ func columnarTools(cat func(format string, extra ...string) func(string) []strin
 // Arrow stream (reading every batch), which also checks that a reader
 // accepts them.
 func columnarRows(path, kind string) (int64, error) {
-	if kind == "cat-parquet" {
-		f, err := file.OpenParquetFile(path, false)
-		if err != nil {
-			return 0, fmt.Errorf("read parquet: %w", err)
-		}
-		defer f.Close()
-		return f.NumRows(), nil
-	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer fh.Close()
+	if kind == "cat-parquet" {
+		fi, err := fh.Stat()
+		if err != nil {
+			return 0, err
+		}
+		f, err := parquet.OpenFile(fh, fi.Size())
+		if err != nil {
+			return 0, fmt.Errorf("read parquet: %w", err)
+		}
+		return f.NumRows(), nil
+	}
 	r, err := ipc.NewReader(fh)
 	if err != nil {
 		return 0, fmt.Errorf("read arrow: %w", err)

@@ -3,7 +3,7 @@
 // bench's wide table (int8, text with 10% NULL, decimal(12,2), timestamptz,
 // bool, a list of text, JSON, uuid) to a file in $TMPDIR:
 //
-//	go build -o /tmp/collibs ./bench/collibs
+//	cd bench/collibs && go build -o /tmp/collibs .
 //	for m in gen pqarrow ipc pqgo; do /usr/bin/time -f "$m %e s %M KB user %U" /tmp/collibs $m; done
 //
 // gen only generates the rows (the cost every mode includes); pqarrow is
