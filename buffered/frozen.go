@@ -1,6 +1,7 @@
 package buffered
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,6 +30,7 @@ func (f *Frozen) Len() int { return f.n }
 // may be read concurrently.
 func (f *Frozen) Result() *Result {
 	cols := f.cols.clone()
-	rv := rowViewOver(&readState{cols: cols, src: &blocks{list: f.blocks}}, f.proj)
+	// a list of its own: a result lets go of the blocks it has read
+	rv := rowViewOver(&readState{cols: cols, src: &blocks{list: slices.Clone(f.blocks)}}, f.proj)
 	return &Result{RowView: rv, n: f.n, tag: pgconn.NewCommandTag("SELECT " + strconv.Itoa(f.n))}
 }

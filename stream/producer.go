@@ -85,7 +85,11 @@ func (p *producer) start() {
 		return
 	}
 	// a context that ends while the reader is busy elsewhere ends the
-	// stream at once, as the producer goroutine would
+	// stream at once, as the producer goroutine would. Under readMu: a
+	// context already ended runs finishIdle at once, and it must find
+	// stopCtx set.
+	p.readMu.Lock()
+	defer p.readMu.Unlock()
 	p.stopCtx = context.AfterFunc(p.ctx, p.finishIdle)
 }
 
