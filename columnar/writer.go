@@ -154,13 +154,16 @@ func (w *Writer) flush() error {
 	for _, c := range cols {
 		c.Release()
 	}
-	defer rec.Release()
 	n := w.rows
 	w.rows, w.bytes = 0, 0
-	w.reserve(n)
-	if err := w.sink.write(rec); err != nil {
+	err := w.sink.write(rec)
+	rec.Release()
+	if err != nil {
 		return w.outErr(err)
 	}
+	// Only now, with the written batch unreferenced, size the builders for
+	// the next one: reserving before the write held two batches at once.
+	w.reserve(n)
 	w.flushed += int64(n)
 	return nil
 }
