@@ -182,6 +182,10 @@ func (r *runner) copyFanIn(ctx context.Context, first *pgx.ConnConfig) error {
 	return r.writeAll(ctx, func(ctx context.Context) ([]pgconn.FieldDescription, rowSource, error) {
 		args := append([]any{session.StreamOptions{Options: r.scaleStreamOptions()}, r.resultFormats()}, r.params()...)
 		sts, err := session.StreamEach(ctx, makers, r.query, args...)
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) && ctx.Err() == nil {
+			return nil, nil, &connError{msg: err.Error()} // pgx's text names host, user and database, never the password
+		}
 		if err != nil {
 			return nil, nil, err
 		}

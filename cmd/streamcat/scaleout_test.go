@@ -108,6 +108,22 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		waitGone(t, "sc_par_fail_marker")
 		assertDirEmpty(t, filepath.Dir(out))
 	})
+	t.Run("--limit", func(t *testing.T) {
+		// 20 MB: every slice is still sending when the limit is reached
+		_, err := pool.Exec(context.Background(), `create table sc_par_big as
+			select g as id, repeat(md5(g::text), 20) as pad from generate_series(1, 30000) g`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "drop table sc_par_big") })
+		const marker = "sc_par_limit_marker"
+		r := sc(t, "--parallel", "3", "--limit", "10", "select id, pad as "+marker+" from sc_par_big")
+		wantOK(t, r)
+		if n := strings.Count(r.stdout, "\n"); n != 10 {
+			t.Errorf("%d rows, want 10", n)
+		}
+		waitGone(t, marker)
+	})
 	t.Run("SIGINT", func(t *testing.T) {
 		// stdout is a pipe nobody reads: the slices wait for the writer
 		out := filepath.Join(t.TempDir(), "out.csv")
@@ -220,4 +236,10 @@ func TestFanInAcrossThreeServers(t *testing.T) {
 	wantFail(t, all("--merge-by", "nope", "select id from sc_shard order by id"), 2, "no such column")
 	wantFail(t, all("--parallel", "2", "select id from sc_shard"), 2, "--parallel reads one server")
 	wantFail(t, runBin(t, nil, "--dsn", dsns[0], "--merge-by", "id", "select 1 as id"), 2, "--merge-by needs several servers")
+	wantFail(t, runBin(t, nil, "--shards", filepath.Join(t.TempDir(), "none"), "select 1"), 2, "--shards")
+	r = runBin(t, nil, "--dsn", dsns[0], "--dsn", "postgres://u:secret@127.0.0.1:1/db", "select id from sc_shard")
+	wantFail(t, r, 2, "127.0.0.1")
+	if strings.Contains(r.stderr, "secret") {
+		t.Errorf("the password shows: %q", r.stderr)
+	}
 }
