@@ -44,6 +44,7 @@ type scan struct {
 	schema, table, alias string
 	kind                 string // pg_class.relkind
 	blocks               int64  // the size in blocks, as Plan read it
+	version              int32  // server_version_num
 }
 
 // explainNode is the part of EXPLAIN (FORMAT JSON, VERBOSE)'s plan Plan
@@ -158,9 +159,9 @@ func Plan(ctx context.Context, q Querier, sh *Shape, args []any, opts Options) (
 	}
 	var same bool
 	err = one(ctx, q, "look up the table", `select coalesce(c.oid = to_regclass($3), false), c.relkind::text,
-			pg_relation_size(c.oid) / current_setting('block_size')::int8
+			pg_relation_size(c.oid) / current_setting('block_size')::int8, current_setting('server_version_num')::int4
 		from pg_class c join pg_namespace s on s.oid = c.relnamespace where s.nspname = $1 and c.relname = $2`,
-		[]any{sc.schema, sc.table, sh.table}, &same, &sc.kind, &sc.blocks)
+		[]any{sc.schema, sc.table, sh.table}, &same, &sc.kind, &sc.blocks, &sc.version)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +201,11 @@ func byBlocks(sh *Shape, sc scan, args []any, n int) ([]Slice, error) {
 	kind, blocks := sc.kind, sc.blocks
 	if kind != "r" && kind != "m" {
 		return nil, shapeError("%q is not a plain table or materialized view (relkind %s): split it by a column instead", sc.table, kind)
+	}
+	if sc.version < 140000 && n > 1 && blocks > 1 {
+		// before the TID Range Scan every block-range slice would read the
+		// whole table
+		return nil, fmt.Errorf("split: block ranges need PostgreSQL 14 or later (this server is %d); split by a column instead", sc.version)
 	}
 	n = int(min(int64(n), max(blocks, 1)))
 	if n == 1 {

@@ -124,7 +124,8 @@ type fanItem struct {
 }
 
 // fanIn reads several streams at once, one goroutine each, and hands their
-// rows over in chunks as they come (no order across inputs). Memory: each
+// rows over in chunks as they come (no order across inputs); a chunk goes
+// when it is full or when its stream has no further row at hand. Memory: each
 // stream's own bound, plus at most 2 chunks per input (in the channel and
 // being filled) and the one being written. A slow writer blocks the
 // readers, whose streams then stop reading their sockets.
@@ -200,7 +201,9 @@ func (f *fanIn) read(v *buffered.View[[][]byte], ncol int) {
 			return
 		}
 		c.add(vals)
-		if c.full() {
+		// hand the chunk over when it is full, or when the next row has
+		// not arrived yet: rows that came are not held back for more
+		if c.full() || !v.Ready() {
 			if !send(fanItem{c: c}) {
 				return
 			}
