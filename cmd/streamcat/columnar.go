@@ -102,7 +102,7 @@ func isTTY(w any) bool {
 }
 
 // columnarMemoryLimit is the soft memory limit of a parquet or arrow run
-// when GOMEMLIMIT is not set. A writer holds about 30 MB live at the default
+// when GOMEMLIMIT is not set. A writer holds about 25 MB live at the default
 // row-group size (the batch as Arrow arrays, the row group parquet-go
 // buffers, the stream's batches); with Go's default GOGC the heap would
 // grow to twice that. The limit makes the collector run before the heap
