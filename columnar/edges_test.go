@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/columnar"
 	"github.com/streamcat/streamcat/internal/testdb"
 )
@@ -223,4 +224,22 @@ func TestOutputError(t *testing.T) {
 		}
 		assert.ErrorIs(t, err, boom, f)
 	}
+}
+
+// TestBufferedResult: Write takes any result, here one held in memory, and
+// a view of some of its columns.
+func TestBufferedResult(t *testing.T) {
+	withConn(t, func(conn *pgx.Conn) {
+		rows, err := conn.Query(context.Background(), "select g::int8 as n, 'x' || g as s, g * 2 as d from generate_series(1, 3) g")
+		require.NoError(t, err)
+		res, err := buffered.FromRows(rows)
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		n, err := columnar.Write(&buf, columnar.Arrow, res.Columns("s", "n"), columnar.Options{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), n)
+		got := readBack(t, columnar.Arrow, buf.Bytes())
+		assert.Equal(t, []string{"s", "n"}, fieldNames(got))
+		assert.Equal(t, [][]string{{`"x1"`, "1"}, {`"x2"`, "2"}, {`"x3"`, "3"}}, got.rows)
+	})
 }
