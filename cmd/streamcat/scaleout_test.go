@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -92,6 +94,14 @@ func TestParallelEqualsSerialInEveryFormat(t *testing.T) {
 func TestParallelRefusesAndCleansUp(t *testing.T) {
 	pool := testdb.Pool(t)
 	parTable(t, pool, "sc_par_fail", 3000)
+	// 20 MB: every slice is still sending when the limit is reached or a
+	// backend is terminated
+	_, err := pool.Exec(context.Background(), `create table sc_par_big as
+		select g as id, repeat(md5(g::text), 20) as pad from generate_series(1, 30000) g`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "drop table sc_par_big") })
 	t.Run("not a plain scan", func(t *testing.T) {
 		wantFail(t, sc(t, "--parallel", "2", "select count(*) from sc_par_fail"), 2, "Aggregate")
 		wantFail(t, sc(t, "--parallel", "2", "select * from sc_par_fail order by id"), 2, "ORDER BY")
@@ -109,18 +119,34 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		assertDirEmpty(t, filepath.Dir(out))
 	})
 	t.Run("--limit", func(t *testing.T) {
-		// 20 MB: every slice is still sending when the limit is reached
-		_, err := pool.Exec(context.Background(), `create table sc_par_big as
-			select g as id, repeat(md5(g::text), 20) as pad from generate_series(1, 30000) g`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "drop table sc_par_big") })
 		const marker = "sc_par_limit_marker"
 		r := sc(t, "--parallel", "3", "--limit", "10", "select id, pad as "+marker+" from sc_par_big")
 		wantOK(t, r)
 		if n := strings.Count(r.stdout, "\n"); n != 10 {
 			t.Errorf("%d rows, want 10", n)
+		}
+		waitGone(t, marker)
+	})
+	t.Run("a terminated backend", func(t *testing.T) {
+		// stdout is a pipe read only after the first slice's backend was
+		// terminated: every slice is still sending then
+		const marker = "sc_par_term_marker"
+		cmd := command(t, "--dsn", testdb.DSN(), "--parallel", "3", "select id, pad as "+marker+" from sc_par_big")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitActive(t, marker)
+		terminate(t, marker+" from sc_par_big WHERE ctid < '(") // the first slice: no lower bound
+		_, _ = io.Copy(io.Discard, stdout)
+		_ = cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(errb.String(), "slice 1 of 3") {
+			t.Errorf("exit %d, stderr %q; want 1 and the terminated slice named", code, errb.String())
 		}
 		waitGone(t, marker)
 	})
