@@ -53,8 +53,9 @@ func isArray(oid uint32) bool {
 
 // TestTypeTable writes every row of README's type table as Parquet and as
 // Arrow, reads it back with arrow-go and compares every value with what
-// pgx decodes from the same query. (columnar/verify reads the Parquet
-// files with parquet-go, an independent implementation.)
+// pgx decodes from the same query. arrow-go did not write the Parquet
+// files (parquet-go did); the Arrow streams, which it did write, are read
+// by apache-arrow in TestArrowReadByJS.
 func TestTypeTable(t *testing.T) {
 	p := pool(t)
 	ctx := context.Background()
@@ -69,20 +70,7 @@ func TestTypeTable(t *testing.T) {
 
 	for _, tc := range coltest.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			want, err := coltest.Expected(ctx, conn, tc.SQL, tc.Text)
-			require.NoError(t, err)
-			require.NotEmpty(t, want)
-			sd, err := conn.Prepare(ctx, "", tc.SQL)
-			require.NoError(t, err)
-			if tc.Float64 {
-				for _, row := range want {
-					row[0] = coltest.RatToFloat(row[0])
-				}
-			}
-			opts := columnar.Options{}
-			if tc.Float64 {
-				opts.Numeric = columnar.NumericFloat64
-			}
+			want, sd, opts := expectCase(t, conn, tc)
 			for name, formats := range formatChoices {
 				if name != "picked" && !scalarOnly(tc, sd) {
 					continue
@@ -91,14 +79,7 @@ func TestTypeTable(t *testing.T) {
 					data, err := writeQuery(t, conn, tc.SQL, format, opts, formats)
 					require.NoError(t, err, "%v, %s formats", format, name)
 					got := readBack(t, format, data)
-					for _, row := range got.rows {
-						switch oid := sd.Fields[0].DataTypeOID; {
-						case oid == pgtype.NumericOID && !tc.Float64:
-							row[0] = numericString(row[0])
-						case oid == pgtype.JSONOID || oid == pgtype.JSONBOID:
-							row[0] = coltest.JSONBytes(row[0])
-						}
-					}
+					canonicalize(tc, sd, got.rows)
 					assert.Equal(t, want, got.rows, "%v, %s formats", format, name)
 					if format == columnar.Parquet {
 						wl, ok := wantLogical[tc.Name]
@@ -113,6 +94,27 @@ func TestTypeTable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expectCase returns a case's rows as pgx decodes them (in canonical
+// form, as the case is written), its statement description and the
+// options to write it with.
+func expectCase(t *testing.T, conn *pgx.Conn, tc coltest.Case) ([][]string, *pgconn.StatementDescription, columnar.Options) {
+	t.Helper()
+	ctx := context.Background()
+	want, err := coltest.Expected(ctx, conn, tc.SQL, tc.Text)
+	require.NoError(t, err)
+	require.NotEmpty(t, want)
+	sd, err := conn.Prepare(ctx, "", tc.SQL)
+	require.NoError(t, err)
+	opts := columnar.Options{}
+	if tc.Float64 {
+		for _, row := range want {
+			row[0] = coltest.RatToFloat(row[0])
+		}
+		opts.Numeric = columnar.NumericFloat64
+	}
+	return want, sd, opts
 }
 
 // wantLogical is the Parquet logical type README's table gives each case
@@ -132,6 +134,20 @@ var wantLogical = map[string]string{
 	"int4[]": "List", "text[]": "List", "numeric(5,2)[]": "List", "enum[]": "List", "composite[]": "List", "domain[]": "List",
 	"domain":               "Int(bitWidth=32, isSigned=true)",
 	"inet (text fallback)": "String", "int4range (text fallback)": "String", "timetz (text fallback)": "String",
+}
+
+// canonicalize turns what a reader gave for a case's column into the
+// form pgx's values take: numeric written as text becomes the number, JSON
+// read as binary the JSON.
+func canonicalize(tc coltest.Case, sd *pgconn.StatementDescription, rows [][]string) {
+	for _, row := range rows {
+		switch oid := sd.Fields[0].DataTypeOID; {
+		case oid == pgtype.NumericOID && !tc.Float64:
+			row[0] = numericString(row[0])
+		case oid == pgtype.JSONOID || oid == pgtype.JSONBOID:
+			row[0] = coltest.JSONBytes(row[0])
+		}
+	}
 }
 
 // numericString turns a written numeric string (quoted canonical form)

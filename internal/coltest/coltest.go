@@ -1,8 +1,8 @@
-// Package coltest holds what the tests of package columnar share with the
-// independent-reader tests of the nested module columnar/verify: the type
+// Package coltest holds what the tests of package columnar share: the type
 // table as queries, the SQL that creates its types, and one canonical text
-// form of a value, made from what pgx decodes and from what a reader of
-// the written file decodes, so the two can be compared value by value.
+// form of a value, made from what pgx decodes and from what a reader of the
+// written file decodes (arrow-go, or apache-arrow through
+// columnar/jsreader), so the two can be compared value by value.
 package coltest
 
 import (
