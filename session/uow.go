@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
-	"slices"
 	"sync"
 	"unsafe"
 	"weak"
@@ -102,11 +101,10 @@ type unitOfWork struct {
 
 	failed error // a flush failure that left the transaction unusable
 	// lastAdd is the type of the last object Add accepted (a *T) and its
-	// mapping (see inspectAdd)
+	// tracking plan, which holds its mapping (see inspectAdd)
 	lastAdd struct {
 		typ  reflect.Type
-		m    *mapping.Type
-		plan *trackPlan // the tracking plan of the last type added
+		plan *trackPlan
 	}
 	noAutoflush int
 }
@@ -248,18 +246,23 @@ func (u *unitOfWork) indexRow(t *tracked, base unsafe.Pointer) {
 		u.index(id, t)
 		return
 	}
-	x := u.byKey[m.Go]
-	if x == nil {
-		x = &keyIndex{}
-		u.byKey[m.Go] = x
-	}
-	x.ints.put(n, t)
+	u.keys(m.Go).ints.put(n, t)
 }
 
 // holdsKeyed reports whether any object of type typ is in the index.
 func (u *unitOfWork) holdsKeyed(typ reflect.Type) bool {
 	x := u.byKey[typ]
 	return x != nil && x.ints.len()+len(x.other) > 0
+}
+
+// keys is the index of type typ, made on first use.
+func (u *unitOfWork) keys(typ reflect.Type) *keyIndex {
+	x := u.byKey[typ]
+	if x == nil {
+		x = &keyIndex{}
+		u.byKey[typ] = x
+	}
+	return x
 }
 
 // lookup finds the persistent or deleting object with identity id.
@@ -272,23 +275,13 @@ func (u *unitOfWork) lookup(id identity) *tracked {
 
 // index files t under id.
 func (u *unitOfWork) index(id identity, t *tracked) {
-	x := u.byKey[id.t]
-	if x == nil {
-		x = &keyIndex{}
-		u.byKey[id.t] = x
-	}
-	x.put(id.k, t)
+	u.keys(id.t).put(id.k, t)
 }
 
 // reserve makes room in the index of type typ for n more integer-keyed
 // objects, so that a big load or flush does not grow the map step by step.
 func (u *unitOfWork) reserve(typ reflect.Type, n int) {
-	x := u.byKey[typ]
-	if x == nil {
-		x = &keyIndex{}
-		u.byKey[typ] = x
-	}
-	x.ints.reserve(n)
+	u.keys(typ).ints.reserve(n)
 }
 
 // unindex removes t from the index, if it is filed there (under the key
@@ -325,7 +318,13 @@ func (u *unitOfWork) hold(t *tracked) {
 // holdRange holds the new objects of one Select: the objects side by side
 // from base, size bytes each, whose records are slots (those marked held).
 func (u *unitOfWork) holdRange(base unsafe.Pointer, size uintptr, slots []tracked) {
-	if !slices.ContainsFunc(slots, func(t tracked) bool { return t.held }) {
+	n := 0
+	for i := range slots {
+		if slots[i].held {
+			n++
+		}
+	}
+	if n == 0 {
 		return // every row found an object the session already held
 	}
 	if !u.listed {
@@ -334,7 +333,7 @@ func (u *unitOfWork) holdRange(base unsafe.Pointer, size uintptr, slots []tracke
 		units.mu.Unlock()
 	}
 	u.mu.Lock()
-	u.holds.addRange(base, size, slots)
+	u.holds.addRange(base, size, slots, n)
 	u.mu.Unlock()
 }
 
@@ -424,11 +423,7 @@ func (s *Session) add(obj any) error {
 			return fmt.Errorf("session: Add(%s): %w", id.export(), ErrIdentityConflict)
 		}
 	}
-	plan := u.lastAdd.plan
-	if plan == nil || plan.m != o.m {
-		plan = planTracking(o.m)
-		u.lastAdd.plan = plan
-	}
+	plan := u.lastAdd.plan // inspectAdd left obj's there
 	u.seq++
 	t := u.newTracked()
 	*t = tracked{ptr: o.ptr, plan: plan, st: pending, seq: u.seq}
@@ -457,18 +452,19 @@ func (s *Session) add(obj any) error {
 	return nil
 }
 
-// inspectAdd is inspect for Add, with the last type it accepted kept: a
-// program adds many objects of one type in a row, and the mapping's
-// lookup (a sync.Map keyed by the type) was a tenth of an Add.
+// inspectAdd is inspect for Add, with the last type it accepted kept (in
+// lastAdd, with its tracking plan): a program adds many objects of one
+// type in a row, and the lookups of the mapping and the plan (sync.Maps
+// keyed by the type) were a tenth of an Add.
 func (u *unitOfWork) inspectAdd(obj any) (object, error) {
 	if obj != nil && reflect.TypeOf(obj) == u.lastAdd.typ {
 		if p := reflect.ValueOf(obj).UnsafePointer(); p != nil {
-			return object{ref: obj, ptr: p, m: u.lastAdd.m}, nil
+			return object{ref: obj, ptr: p, m: u.lastAdd.plan.m}, nil
 		}
 	}
 	o, err := inspect("Add", obj)
 	if err == nil {
-		u.lastAdd.typ, u.lastAdd.m = reflect.TypeOf(obj), o.m
+		u.lastAdd.typ, u.lastAdd.plan = reflect.TypeOf(obj), planTracking(o.m)
 	}
 	return o, err
 }

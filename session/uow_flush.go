@@ -546,7 +546,9 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 	snapshotSlabs(done.inserted)
 	perType := map[reflect.Type]int{}
 	for _, t := range done.inserted {
-		perType[t.m().Go]++
+		if !t.has(fEarly) { // already filed: counting them would size the table for twice the rows
+			perType[t.m().Go]++
+		}
 	}
 	for typ, n := range perType {
 		u.reserve(typ, n)

@@ -94,16 +94,12 @@ func (h *heldSet) del(t *tracked) {
 }
 
 // addRange registers the objects of one Select (with mu held); their
-// records are already marked ranged and held.
-func (h *heldSet) addRange(base unsafe.Pointer, size uintptr, slots []tracked) {
+// records are already marked ranged, and held of them are marked held.
+func (h *heldSet) addRange(base unsafe.Pointer, size uintptr, slots []tracked, held int) {
 	if len(slots) == 0 || size == 0 {
 		return
 	}
-	for i := range slots {
-		if slots[i].held {
-			h.ranged++
-		}
-	}
+	h.ranged += held
 	r := heldRange{base: base, size: size, slots: slots}
 	i, _ := slices.BinarySearchFunc(h.ranges, uintptr(base), func(r heldRange, a uintptr) int {
 		return cmp.Compare(uintptr(r.base), a)

@@ -49,7 +49,7 @@ func insertPipelined(ctx context.Context, tx flushConn, m *mapping.Type, sh inse
 	h := fnv.New64a()
 	h.Write([]byte(sql))
 	name := "streamcat_insert_" + strconv.FormatUint(h.Sum64(), 36)
-	p := &insertPipeline{m: m, sh: sh, j: j, conn: conn, seq: sequenceKey(m, sh)}
+	p := &insertPipeline{m: m, sh: sh, j: j, conn: conn, order: newKeyOrder(m, sh)}
 	p.tracer, _ = conn.Config().Tracer.(pgx.QueryTracer)
 	defer func() {
 		if cerr := p.close(); err == nil && cerr != nil {
@@ -106,9 +106,7 @@ type insertPipeline struct {
 	j      *journal
 	conn   *pgx.Conn
 	sd     *pgconn.StatementDescription
-	seq    *mapping.Field // the sequence key whose order is checked (nil: none)
-	last   int64          // the last sequence key read back
-	got    int            // rows read back so far
+	order  keyOrder
 	tracer pgx.QueryTracer
 	pl     *pgconn.Pipeline
 	eqb    pgx.ExtendedQueryBuilder
@@ -125,12 +123,7 @@ type pipelinedChunk struct {
 // send encodes one chunk and sends it with a flush request, so that the
 // server answers without waiting for the pipeline's Sync.
 func (p *insertPipeline) send(ctx context.Context, rows []*tracked) (pipelinedChunk, error) {
-	p.args = p.args[:0]
-	for _, t := range rows {
-		for _, k := range p.sh.write {
-			p.args = append(p.args, fieldValue(t.ptr, &p.m.Fields[k]))
-		}
-	}
+	p.args = appendRowArgs(p.args[:0], p.m, p.sh, rows)
 	c := pipelinedChunk{ctx: ctx, rows: rows}
 	if p.tracer != nil {
 		c.ctx = p.tracer.TraceQueryStart(ctx, p.conn, pgx.TraceQueryStartData{SQL: p.sd.SQL, Args: p.args})
@@ -211,16 +204,7 @@ func (p *insertPipeline) scan(rr *pgconn.ResultReader, t *tracked) error {
 			return fmt.Errorf("insert into %s: reading back %s: %w", p.m.Quoted, columnList(p.m, p.sh.back), err)
 		}
 	}
-	if p.seq != nil {
-		// keys from a sequence grow in insertion order (see readBack)
-		k := reflect.NewAt(p.seq.Type, fieldPtr(t.ptr, p.seq)).Elem().Int()
-		if p.got > 0 && k <= p.last {
-			return fmt.Errorf("insert into %s: RETURNING gave key %d after %d, not in row order; refusing to assign keys", p.m.Quoted, k, p.last)
-		}
-		p.last = k
-	}
-	p.got++
-	return nil
+	return p.order.check(t)
 }
 
 // close ends the pipeline: a Sync, then every answer still owed is read and

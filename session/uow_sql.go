@@ -199,12 +199,7 @@ func insertChunk(ctx context.Context, tx flushConn, m *mapping.Type, sh insertSh
 		}
 		return nil
 	}
-	args := make([]any, 0, len(ts)*len(sh.write))
-	for _, t := range ts {
-		for _, k := range sh.write {
-			args = append(args, fieldValue(t.ptr, &m.Fields[k]))
-		}
-	}
+	args := appendRowArgs(make([]any, 0, len(ts)*len(sh.write)), m, sh, ts)
 	sql := insertSQL(m, sh, len(ts))
 	if len(sh.back) == 0 {
 		_, err := tx.Exec(ctx, sql, args...)
@@ -296,8 +291,7 @@ func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 	defer rows.Close()
 	i := 0
 	targets := make([]any, len(sh.back))
-	seq := sequenceKey(m, sh)
-	var last int64
+	order := newKeyOrder(m, sh)
 	for rows.Next() {
 		if i >= len(ts) {
 			return fmt.Errorf("insert into %s returned more rows than it inserted", m.Quoted)
@@ -311,14 +305,8 @@ func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 		if err := rows.Scan(targets...); err != nil {
 			return fmt.Errorf("insert into %s: reading back %s: %w", m.Quoted, columnList(m, sh.back), err)
 		}
-		if seq != nil {
-			// keys from a sequence grow in insertion order: rows that came
-			// back in another order would give objects each other's keys
-			k := reflect.NewAt(seq.Type, fieldPtr(t.ptr, seq)).Elem().Int()
-			if i > 0 && k <= last {
-				return fmt.Errorf("insert into %s: RETURNING gave key %d after %d, not in row order; refusing to assign keys", m.Quoted, k, last)
-			}
-			last = k
+		if err := order.check(t); err != nil {
+			return err
 		}
 		i++
 	}
@@ -328,6 +316,44 @@ func readBack(ctx context.Context, tx flushConn, m *mapping.Type, sh insertShape
 	if i != len(ts) {
 		return fmt.Errorf("insert into %s returned %d rows for %d objects", m.Quoted, i, len(ts))
 	}
+	return nil
+}
+
+// appendRowArgs appends the fields sh writes of each object of ts, row by
+// row: the parameters of a multi-row INSERT.
+func appendRowArgs(args []any, m *mapping.Type, sh insertShape, ts []*tracked) []any {
+	for _, t := range ts {
+		for _, k := range sh.write {
+			args = append(args, fieldValue(t.ptr, &m.Fields[k]))
+		}
+	}
+	return args
+}
+
+// keyOrder checks the keys a RETURNING assigns, row after row: keys from a
+// sequence grow in insertion order, so rows that came back in another
+// order would give objects each other's keys.
+type keyOrder struct {
+	m    *mapping.Type
+	seq  *mapping.Field // nil: no sequence key read back, nothing to check
+	last int64
+	n    int
+}
+
+func newKeyOrder(m *mapping.Type, sh insertShape) keyOrder {
+	return keyOrder{m: m, seq: sequenceKey(m, sh)}
+}
+
+// check takes the key just read back into t.
+func (o *keyOrder) check(t *tracked) error {
+	if o.seq == nil {
+		return nil
+	}
+	k := reflect.NewAt(o.seq.Type, fieldPtr(t.ptr, o.seq)).Elem().Int()
+	if o.n > 0 && k <= o.last {
+		return fmt.Errorf("insert into %s: RETURNING gave key %d after %d, not in row order; refusing to assign keys", o.m.Quoted, k, o.last)
+	}
+	o.last, o.n = k, o.n+1
 	return nil
 }
 
