@@ -42,10 +42,7 @@ func parallelTable(t *testing.T, pool *pgxpool.Pool, name string, rows int) {
 
 // parallelPool is a session pool with room for workers connections.
 func parallelPool(t *testing.T, conns int32) *pgxpool.Pool {
-	cfg, err := session.PoolConfig(testdb.DSN())
-	require.NoError(t, err)
-	cfg.MaxConns = conns
-	return testdb.PoolWithConfig(t, cfg)
+	return sessionPool(t, testdb.DSN(), func(cfg *pgxpool.Config) { cfg.MaxConns = conns })
 }
 
 // snapshotTx begins a transaction that exports its snapshot, for the test

@@ -36,9 +36,9 @@ func startPrimaryReplica(t *testing.T) (primary, replica *localpg.Cluster) {
 	return primary, replica
 }
 
-// routerPool is a session pool on dsn (closed, with every connection
+// sessionPool is a session pool on dsn (closed, with every connection
 // checked back, when the test ends); configure may change its config.
-func routerPool(t *testing.T, dsn string, configure func(*pgxpool.Config)) *pgxpool.Pool {
+func sessionPool(t *testing.T, dsn string, configure func(*pgxpool.Config)) *pgxpool.Pool {
 	t.Helper()
 	cfg, err := session.PoolConfig(dsn)
 	require.NoError(t, err)
@@ -67,8 +67,8 @@ func requireReadOnlyError(t *testing.T, err error) {
 func TestPrimaryReplica_RoutesReadsToReplicasAndTheRestToThePrimary(t *testing.T) {
 	ctx := context.Background()
 	primary, replica := startPrimaryReplica(t)
-	pp := routerPool(t, primary.DSN(), nil)
-	rp := routerPool(t, replica.DSN(), nil)
+	pp := sessionPool(t, primary.DSN(), nil)
+	rp := sessionPool(t, replica.DSN(), nil)
 
 	_, err := pp.Exec(ctx, `create table rr_items (id serial primary key, v text not null);
 		create sequence rr_seq; create table rr_one as select 1 as x`)
@@ -231,7 +231,7 @@ func TestPrimaryReplica_RoutesReadsToReplicasAndTheRestToThePrimary(t *testing.T
 
 	t.Run("replicas in turn", func(t *testing.T) {
 		named := func(name string) *pgxpool.Pool {
-			return routerPool(t, replica.DSN(), func(c *pgxpool.Config) { c.ConnConfig.RuntimeParams["application_name"] = name })
+			return sessionPool(t, replica.DSN(), func(c *pgxpool.Config) { c.ConnConfig.RuntimeParams["application_name"] = name })
 		}
 		two := session.NewPrimaryReplica(pp, named("first"), named("second"))
 		s := session.NewMaker(pp, session.WithRouter(two)).New()
@@ -249,14 +249,14 @@ func TestPrimaryReplica_RoutesReadsToReplicasAndTheRestToThePrimary(t *testing.T
 func TestPrimaryReplica_StoppedReplicaFallsBackToThePrimary(t *testing.T) {
 	ctx := context.Background()
 	primary, replica := startPrimaryReplica(t)
-	pp := routerPool(t, primary.DSN(), nil)
+	pp := sessionPool(t, primary.DSN(), nil)
 	// pinging every connection it hands out, the pool notices a dead server
 	// before a statement is sent (the recommendation in PrimaryReplica's doc)
-	pinged := routerPool(t, replica.DSN(), func(c *pgxpool.Config) {
+	pinged := sessionPool(t, replica.DSN(), func(c *pgxpool.Config) {
 		c.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
 	})
 	// the default pool pings connections idle for more than a second
-	plain := routerPool(t, replica.DSN(), nil)
+	plain := sessionPool(t, replica.DSN(), nil)
 
 	var downs atomic.Int32
 	newSession := func(rp *pgxpool.Pool) *session.Session {
@@ -314,7 +314,7 @@ func TestPrimaryReplica_DownReplicaIsRetriedAfterTheCooldown(t *testing.T) {
 	ctx := context.Background()
 	pp := testdb.Pool(t) // not in recovery: a primary
 	var attempts atomic.Int32
-	dead := routerPool(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=5", closedPort(t)),
+	dead := sessionPool(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=5", closedPort(t)),
 		func(c *pgxpool.Config) {
 			c.BeforeConnect = func(context.Context, *pgx.ConnConfig) error {
 				attempts.Add(1)

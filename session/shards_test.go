@@ -25,10 +25,8 @@ func threeShards(t *testing.T) ([]*session.Maker, []*pgxpool.Pool) {
 	var makers []*session.Maker
 	var pools []*pgxpool.Pool
 	for i, dsn := range dsns {
-		cfg, err := session.PoolConfig(dsn)
-		require.NoError(t, err)
-		pool := testdb.PoolWithConfig(t, cfg)
-		_, err = pool.Exec(ctx, `drop table if exists shard_items;
+		pool := sessionPool(t, dsn, nil)
+		_, err := pool.Exec(ctx, `drop table if exists shard_items;
 			create table shard_items (id int8 primary key, shard int4 not null)`)
 		require.NoError(t, err)
 		_, err = pool.Exec(ctx, `insert into shard_items select g, $1 from generate_series(1, 3000) g where g % 3 = $1`, i)
