@@ -72,18 +72,8 @@ var scanNodes = map[string]bool{
 // then together differ from the query.
 func explain(ctx context.Context, q Querier, sh *Shape, args []any) (scan, error) {
 	var out []byte
-	rows, err := q.Query(ctx, "EXPLAIN (FORMAT JSON, VERBOSE) "+sh.sql, args...)
-	if err != nil {
-		return scan{}, fmt.Errorf("split: EXPLAIN the query: %w", err)
-	}
-	for rows.Next() {
-		if err := rows.Scan(&out); err != nil {
-			rows.Close()
-			return scan{}, fmt.Errorf("split: EXPLAIN the query: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return scan{}, fmt.Errorf("split: EXPLAIN the query: %w", err)
+	if err := one(ctx, q, "EXPLAIN the query", "EXPLAIN (FORMAT JSON, VERBOSE) "+sh.sql, args, &out); err != nil {
+		return scan{}, err
 	}
 	var plans []struct {
 		Plan explainNode `json:"Plan"`
@@ -191,7 +181,10 @@ func one(ctx context.Context, q Querier, what, sql string, args []any, dst ...an
 		return fmt.Errorf("split: %s: %w", what, err)
 	}
 	rows.Close()
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("split: %s: %w", what, err)
+	}
+	return nil
 }
 
 var errNotFound = errors.New("not found")
