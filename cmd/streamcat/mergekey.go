@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"math/big"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -120,7 +119,7 @@ func keyValue(f pgconn.FieldDescription) (func(x, y []byte) int, error) {
 			if c := cmp.Compare(a.InfinityModifier, b.InfinityModifier); c != 0 {
 				return c
 			}
-			return timeCompare(a.Time, b.Time)
+			return a.Time.Compare(b.Time)
 		}, nil
 	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID, pgtype.UUIDOID, pgtype.ByteaOID:
 		// bytea's text form (\x and hex digits) sorts as its bytes do
@@ -135,8 +134,6 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
-
-func timeCompare(a, b time.Time) int { return a.Compare(b) }
 
 // numericRank orders -Infinity, finite values, +Infinity, NaN.
 func numericRank(n pgtype.Numeric) int {
