@@ -46,18 +46,6 @@ import (
 	"github.com/streamcat/streamcat/localpg"
 )
 
-// serverSettings keep the server steady on a small machine, as bench/ does:
-// both tables fit in shared buffers, no parallel workers compete for the two
-// cores, and synchronize_seqscans is off so every `select *` returns the rows
-// in the same (physical) order, which the byte comparisons rely on.
-var serverSettings = map[string]string{
-	"shared_buffers":                  "1GB",
-	"max_parallel_workers_per_gather": "0",
-	"jit":                             "off",
-	"autovacuum":                      "off",
-	"synchronize_seqscans":            "off",
-}
-
 // timeBin is GNU time, which measures each tool's peak RSS (see measure).
 const timeBin = "/usr/bin/time"
 
@@ -273,7 +261,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 
 	logf("starting PostgreSQL")
-	pg, err := localpg.Start(ctx, localpg.Options{Settings: serverSettings})
+	pg, err := localpg.Start(ctx, localpg.Options{Settings: testsupport.ServerSettings()})
 	if err != nil {
 		return err
 	}

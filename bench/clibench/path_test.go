@@ -55,7 +55,7 @@ func testMain(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	pg, err := localpg.Start(ctx, localpg.Options{Settings: serverSettings})
+	pg, err := localpg.Start(ctx, localpg.Options{Settings: testsupport.ServerSettings()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clibench:", err)
 		return 2

@@ -47,17 +47,6 @@ import (
 	"github.com/streamcat/streamcat/localpg"
 )
 
-// serverSettings are bench/'s: the table stays in shared buffers, no
-// parallel workers compete with the client, and every scan returns the
-// rows in the same order (the hash is order-sensitive).
-var serverSettings = map[string]string{
-	"shared_buffers":                  "1GB",
-	"max_parallel_workers_per_gather": "0",
-	"jit":                             "off",
-	"autovacuum":                      "off",
-	"synchronize_seqscans":            "off",
-}
-
 const (
 	table   = "peers_wide"
 	columns = "id, name, amount, created_at, active, tags, attrs, ref"
@@ -180,7 +169,7 @@ type sample struct {
 func runParent(ctx context.Context, rows, rounds int, modes []string, dsn string) error {
 	if dsn == "" {
 		start, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		pg, err := localpg.ForTests(start, localpg.Options{Settings: serverSettings})
+		pg, err := localpg.ForTests(start, localpg.Options{Settings: testsupport.ServerSettings()})
 		cancel()
 		if err != nil {
 			return err

@@ -101,3 +101,18 @@ func rowToJSON(q Querier, sql string) ([][]byte, error) {
 	}
 	return out, rows.Err()
 }
+
+// ServerSettings returns the settings of the timing tools' clusters
+// (bench/clibench, bench/peers), a new map each call: the tables stay in
+// shared buffers, no parallel workers compete for the cores, and
+// synchronize_seqscans is off so every `select *` returns the rows in the
+// same (physical) order, which the byte comparisons and hashes rely on.
+func ServerSettings() map[string]string {
+	return map[string]string{
+		"shared_buffers":                  "1GB",
+		"max_parallel_workers_per_gather": "0",
+		"jit":                             "off",
+		"autovacuum":                      "off",
+		"synchronize_seqscans":            "off",
+	}
+}
