@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/internal/testsupport"
 )
 
 type idName struct {
@@ -138,20 +139,7 @@ func TestSharedDescription_ConcurrentDecodingOfManyTypes(t *testing.T) {
 		require.NoError(t, err)
 		return res
 	}
-	want := func(n int) [][]any {
-		rows, err := pool.Query(ctx, q, n)
-		require.NoError(t, err)
-		defer rows.Close()
-		var out [][]any
-		for rows.Next() {
-			v, err := rows.Values()
-			require.NoError(t, err)
-			out = append(out, v)
-		}
-		require.NoError(t, rows.Err())
-		return out
-	}
-	small, large := want(50), want(33_000)
+	small, large := testsupport.PgxValues(t, pool, q, 50), testsupport.PgxValues(t, pool, q, 33_000)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for w := range 4 {

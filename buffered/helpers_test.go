@@ -11,23 +11,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/testsupport"
 )
 
 // pgxValues runs sql with pgx directly and returns what pgx's own
 // Rows.Values gives for every row: the oracle buffered's decoding must match.
 func pgxValues(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) [][]any {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), sql, args...)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out [][]any
-	for rows.Next() {
-		v, err := rows.Values()
-		require.NoError(t, err)
-		out = append(out, v)
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return testsupport.PgxValues(t, pool, sql, args...)
 }
 
 // values returns the Values of every row.

@@ -102,6 +102,29 @@ func rowToJSON(q Querier, sql string) ([][]byte, error) {
 	return out, rows.Err()
 }
 
+// PgxValues returns what pgx's own Rows.Values gives for every row of sql:
+// the oracle decoding is checked against. An error fails tb.
+func PgxValues(tb testing.TB, q Querier, sql string, args ...any) [][]any {
+	tb.Helper()
+	rows, err := q.Query(context.Background(), sql, args...)
+	if err != nil {
+		tb.Fatalf("query %s: %v", sql, err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			tb.Fatalf("values of %s: %v", sql, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatalf("rows of %s: %v", sql, err)
+	}
+	return out
+}
+
 // ServerSettings returns the settings of the timing tools' clusters
 // (bench/clibench, bench/peers), a new map each call: the tables stay in
 // shared buffers, no parallel workers compete for the cores, and
