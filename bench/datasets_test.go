@@ -42,6 +42,21 @@ var (
 	datasets = []*dataset{narrow, wide}
 )
 
+// byStruct picks a suite's paths by dataset, for suites that read each
+// dataset into its own struct type (narrowRow, wideRow) and so must build
+// the paths per type.
+func byStruct(narrowPaths, widePaths []path) func(*dataset) []path {
+	return func(ds *dataset) []path {
+		switch ds {
+		case narrow:
+			return narrowPaths
+		case wide:
+			return widePaths
+		}
+		panic("no struct for dataset " + ds.name)
+	}
+}
+
 // query is the statement every path of a benchmark runs on table.
 func (ds *dataset) query(table string) string {
 	return "select " + ds.columns + " from " + table

@@ -14,15 +14,7 @@ import (
 // a producer goroutine; Never never does) against the raw pgx Scan loop, on
 // both datasets, with Structs.Rows as the reader.
 func BenchmarkStreamPrefetch(b *testing.B) {
-	compareStream(b, datasets, allColumns, func(ds *dataset) []path {
-		switch ds {
-		case narrow:
-			return prefetchPaths(narrowKey, scanNarrowOne)
-		case wide:
-			return prefetchPaths(wideKey, scanWideOne)
-		}
-		panic("no struct for dataset " + ds.name)
-	})
+	compareStream(b, datasets, allColumns, byStruct(prefetchPaths(narrowKey, scanNarrowOne), prefetchPaths(wideKey, scanWideOne)))
 }
 
 func prefetchPaths[T any](key func(*T) int64, scan func(pgx.Rows, *T) error) []path {

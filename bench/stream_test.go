@@ -20,15 +20,7 @@ import (
 // against a hand-written rows.Next()/rows.Scan loop into the same struct.
 // Target: wall <= 1.05x; wide >= 1.1 M rows/s.
 func BenchmarkStream_vs_RawScan(b *testing.B) {
-	compareStream(b, datasets, allColumns, func(ds *dataset) []path {
-		switch ds {
-		case narrow:
-			return streamStructPaths(narrowKey, scanNarrowOne)
-		case wide:
-			return streamStructPaths(wideKey, scanWideOne)
-		}
-		panic("no struct for dataset " + ds.name)
-	})
+	compareStream(b, datasets, allColumns, byStruct(streamStructPaths(narrowKey, scanNarrowOne), streamStructPaths(wideKey, scanWideOne)))
 }
 
 // BenchmarkStreamScalarsOf_vs_RawScan: buffered.ScalarsOf[int32](st).Rows()

@@ -17,15 +17,7 @@ import (
 // loop (the floor: pgx with nothing in between). Target: the struct view
 // within 1.10x of the hand-written loop.
 func BenchmarkStructs_vs_RowToStructByName(b *testing.B) {
-	compare(b, func(ds *dataset) []path {
-		switch ds {
-		case narrow:
-			return structPaths(scanNarrowLoop)
-		case wide:
-			return structPaths(scanWideLoop)
-		}
-		panic("no struct for dataset " + ds.name)
-	})
+	compare(b, byStruct(structPaths(scanNarrowLoop), structPaths(scanWideLoop)))
 }
 
 func structPaths[T any](hand func(context.Context, *pgxpool.Pool, string) ([]T, error)) []path {
