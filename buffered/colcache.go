@@ -1,6 +1,7 @@
 package buffered
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -43,7 +44,7 @@ func sharedColumns(fields []pgconn.FieldDescription) *columns {
 	h := hashFields(fields)
 	if c, ok := descCache.m.Load(h); ok {
 		c := c.(*columns)
-		if equalFields(c.fields, fields) {
+		if slices.Equal(c.fields, fields) {
 			return c
 		}
 		return nil
@@ -64,7 +65,7 @@ func sharedColumns(fields []pgconn.FieldDescription) *columns {
 	}
 	if prev, loaded := descCache.m.LoadOrStore(h, c); loaded {
 		descCache.n.Add(-1)
-		if p := prev.(*columns); equalFields(p.fields, fields) {
+		if p := prev.(*columns); slices.Equal(p.fields, fields) {
 			return p
 		}
 		return nil
@@ -94,18 +95,6 @@ func hashFields(fields []pgconn.FieldDescription) uint64 {
 		mix(uint64(uint16(f.DataTypeSize))<<16 | uint64(uint16(f.Format)))
 	}
 	return h
-}
-
-func equalFields(a, b []pgconn.FieldDescription) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // isAll reports whether p is every column of c in order: the projection
