@@ -17,11 +17,13 @@ const (
 )
 
 // textScan returns a parser of oid's text form into T through pgx's codec.
+// It scans into one T reused for every value (a writer is not used
+// concurrently): a T declared per call escapes through the plan's any
+// argument and cost an allocation per row.
 func textScan[T any](m *pgtype.Map, oid uint32) func(v []byte) (T, error) {
 	var t T
 	plan := m.PlanScan(oid, text, &t)
 	return func(v []byte) (T, error) {
-		var t T
 		err := plan.Scan(v, &t)
 		return t, err
 	}
