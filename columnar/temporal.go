@@ -2,7 +2,6 @@ package columnar
 
 import (
 	"math"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -103,18 +102,16 @@ func (p *planner) timestampMapping(oid uint32, zone string, format int16) mappin
 	typ := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: zone}
 	return mapping{typ: typ, bind: func(b array.Builder) appender {
 		tb := b.(*array.TimestampBuilder)
-		var scan func(v []byte) (time.Time, pgtype.InfinityModifier, error)
+		// The text forms differ (timestamptz has a zone), the scanned
+		// structs do not: Timestamptz converts to Timestamp.
+		var scan func(v []byte) (pgtype.Timestamp, error)
 		if oid == pgtype.TimestampOID {
-			s := textScan[pgtype.Timestamp](p.m, oid)
-			scan = func(v []byte) (time.Time, pgtype.InfinityModifier, error) {
-				t, err := s(v)
-				return t.Time, t.InfinityModifier, err
-			}
+			scan = textScan[pgtype.Timestamp](p.m, oid)
 		} else {
 			s := textScan[pgtype.Timestamptz](p.m, oid)
-			scan = func(v []byte) (time.Time, pgtype.InfinityModifier, error) {
+			scan = func(v []byte) (pgtype.Timestamp, error) {
 				t, err := s(v)
-				return t.Time, t.InfinityModifier, err
+				return pgtype.Timestamp(t), err
 			}
 		}
 		return func(v []byte) error {
@@ -136,13 +133,14 @@ func (p *planner) timestampMapping(oid uint32, zone string, format int16) mappin
 				tb.Append(arrow.Timestamp(us + pgEpochMicros))
 				return nil
 			}
-			t, inf, err := scan(v)
+			ts, err := scan(v)
 			if err != nil {
 				return badValue("timestamp %q: %v", v, err)
 			}
-			if inf != pgtype.Finite {
+			if ts.InfinityModifier != pgtype.Finite {
 				return ErrInfinity
 			}
+			t := ts.Time
 			sec := t.Unix()
 			if sec > math.MaxInt64/1_000_000-1 || sec < math.MinInt64/1_000_000+1 {
 				return ErrOutOfRange
