@@ -66,7 +66,7 @@ func (p *planner) plan(oid uint32, typmod int32, format int16, nested bool) (map
 		return m, nil
 	}
 	if elem, ok := builtinArrayElem(oid); ok {
-		return p.array(oid, elem, typmod, format) // an array column's modifier is its elements'
+		return p.array(elem, typmod, format) // an array column's modifier is its elements'
 	}
 	d, known := p.types.lookup(oid)
 	switch {
@@ -78,7 +78,7 @@ func (p *planner) plan(oid uint32, typmod int32, format int16, nested bool) (map
 		if format != binary {
 			return textMapping(), nil
 		}
-		return p.array(oid, d.elem, typmod, format)
+		return p.array(d.elem, typmod, format)
 	case known && d.kind == 'c':
 		if format != binary {
 			return textMapping(), nil
@@ -108,7 +108,7 @@ const (
 
 // array maps a one-dimensional array of elem as a LIST. Only the binary
 // format is read element by element.
-func (p *planner) array(oid, elem uint32, typmod int32, format int16) (mapping, error) {
+func (p *planner) array(elem uint32, typmod int32, format int16) (mapping, error) {
 	if format != binary {
 		return textMapping(), nil
 	}
