@@ -310,14 +310,6 @@ func (r stmtRunner) Send(ctx context.Context, kind, sql string, run func(ctx con
 	return r.e.send(ctx, kind, sql, run)
 }
 
-func (r stmtRunner) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (n int64, err error) {
-	err = r.e.send(ctx, kindCopy, "COPY "+table.Sanitize(), func(ctx context.Context) error {
-		n, err = r.tx.CopyFrom(ctx, table, cols, src)
-		return err
-	})
-	return n, err
-}
-
 // ErrCommitUnknown is wrapped by a CommitUnknownError.
 var ErrCommitUnknown = errors.New("the outcome of COMMIT is unknown")
 

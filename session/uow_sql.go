@@ -35,7 +35,6 @@ type flushConn interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
 	// Conn is the transaction's connection, for the statements a flush
 	// pipelines itself; each of them still goes through Send.
 	Conn() *pgx.Conn
@@ -375,40 +374,6 @@ func sequenceKey(m *mapping.Type, sh insertShape) *mapping.Field {
 		}
 	}
 	return nil
-}
-
-// copyRows inserts objects whose every written value is known with COPY.
-//
-// pgx encodes the rows on a goroutine of its own while the connection
-// sends them and the server inserts. The callback that hands it each row
-// also takes the object's snapshot and reads its key, the part of settle
-// that does not depend on the outcome: that work then overlaps with the
-// server's instead of following it. The session's goroutine is blocked in
-// CopyFrom meanwhile, which returns only after pgx's goroutine ended.
-func copyRows(ctx context.Context, tx flushConn, u *unitOfWork, m *mapping.Type, sh insertShape, ts []*tracked, j *journal) error {
-	names := make([]string, len(sh.write))
-	for i, k := range sh.write {
-		names[i] = m.Fields[k].Column
-	}
-	i := 0
-	row := make([]any, len(sh.write))
-	slab := &structSlab{typ: m.Go}
-	held := u.holdsKeyed(m.Go)
-	u.reserve(m.Go, len(ts))
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(ts) {
-			return nil, nil
-		}
-		t := ts[i]
-		i++
-		for c, k := range sh.write {
-			row[c] = fieldValue(t.ptr, &m.Fields[k])
-		}
-		j.settleEarly(u, t, slab, held)
-		return row, nil
-	})
-	_, err := tx.CopyFrom(ctx, m.Ident, names, src)
-	return insertError(m, err)
 }
 
 func insertError(m *mapping.Type, err error) error {
