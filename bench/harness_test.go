@@ -49,13 +49,22 @@ func paired(b *testing.B, ds *dataset, paths []path) {
 	pairedSQL(b, ds.query(ds.name), ds.rows, paths)
 }
 
+// rounds are the figures of a paired run, per path and round: wall time,
+// the client's CPU time, the server's CPU time and the machine's idle CPU
+// time (both -1 where not measured; see serverCPU and machineIdle).
+type rounds struct {
+	wall, cpu, server, idle [][]time.Duration
+}
+
 // pairedSQL is paired over any statement whose paths each read want rows.
-// It returns the wall times per path and round, for callers that report
-// more than the ratios to the last path.
-func pairedSQL(b *testing.B, sql string, want int, paths []path) (times [][]time.Duration) {
+// It returns the figures per path and round, for callers that report more
+// than the ratios to the last path.
+func pairedSQL(b *testing.B, sql string, want int, paths []path) rounds {
 	ctx := context.Background()
-	times = make([][]time.Duration, len(paths))
+	times := make([][]time.Duration, len(paths))
 	cpus := make([][]time.Duration, len(paths))
+	servers := make([][]time.Duration, len(paths))
+	idles := make([][]time.Duration, len(paths))
 	round := 0
 	for b.Loop() {
 		for k := range paths {
@@ -63,10 +72,13 @@ func pairedSQL(b *testing.B, sql string, want int, paths []path) (times [][]time
 			b.StopTimer()
 			runtime.GC()
 			b.StartTimer()
+			srv0, idle0 := serverCPU(), machineIdle()
 			start, cpu0 := time.Now(), cpuTime()
 			_, n, err := paths[i].run(ctx, benchPool, sql)
 			times[i] = append(times[i], time.Since(start))
 			cpus[i] = append(cpus[i], cpuTime()-cpu0)
+			servers[i] = append(servers[i], since(srv0, serverCPU()))
+			idles[i] = append(idles[i], since(idle0, machineIdle()))
 			if err != nil {
 				b.Fatalf("%s: %v", paths[i].name, err)
 			}
@@ -81,7 +93,29 @@ func pairedSQL(b *testing.B, sql string, want int, paths []path) (times [][]time
 		b.ReportMetric(medianRatio(times[i], times[last]), "x:"+p.name)
 		b.ReportMetric(medianRatio(cpus[i], cpus[last]), "cpu-x:"+p.name)
 	}
-	return times
+	return rounds{wall: times, cpu: cpus, server: servers, idle: idles}
+}
+
+// since is b-a for two readings of a counter that returns -1 when it cannot
+// be read, or -1.
+func since(a, b time.Duration) time.Duration {
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return b - a
+}
+
+// medianPerRow is the median over rounds of d/n in nanoseconds, or -1 when
+// a round was not measured.
+func medianPerRow(d []time.Duration, n int) float64 {
+	xs := make([]float64, len(d))
+	for r, v := range d {
+		if v < 0 {
+			return -1
+		}
+		xs[r] = float64(v.Nanoseconds()) / float64(n)
+	}
+	return median(xs)
 }
 
 // medianRatio is the median over rounds of a[r]/b[r].
@@ -111,11 +145,15 @@ func measure(b *testing.B, ds *dataset, p path) {
 	b.ReportMetric(heldPerRow(b, ds, p, sql), "B/row-held")
 }
 
-// measureSQL times p reading the want rows of sql per op and reports rows/s
-// and the client's CPU time per row.
+// measureSQL times p reading the want rows of sql per op and reports rows/s,
+// the client's CPU time per row and, where it can be read (a local cluster
+// on Linux), the server's (server-cpu-ns/row: the backend's work for the
+// statement) and how many of the machine's cores stood idle on average
+// (idle-cores: near 0, the cores were the bound).
 func measureSQL(b *testing.B, sql string, want int, p path) {
 	ctx := context.Background()
 	b.ReportAllocs()
+	srv0, idle0 := serverCPU(), machineIdle()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		_, n, err := p.run(ctx, benchPool, sql)
@@ -129,6 +167,12 @@ func measureSQL(b *testing.B, sql string, want int, p path) {
 	cpu := cpuTime() - cpu0
 	b.ReportMetric(float64(want*b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(want*b.N), "cpu-ns/row")
+	if srv := since(srv0, serverCPU()); srv >= 0 {
+		b.ReportMetric(float64(srv.Nanoseconds())/float64(want*b.N), "server-cpu-ns/row")
+	}
+	if idle := since(idle0, machineIdle()); idle >= 0 {
+		b.ReportMetric(idle.Seconds()/b.Elapsed().Seconds(), "idle-cores")
+	}
 }
 
 // heldPerRow runs p once more, outside the timer, and returns the live heap

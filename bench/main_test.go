@@ -55,6 +55,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
 	}
+	setServerPID(pg.Dir())
 	defer func() {
 		if err := pg.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
