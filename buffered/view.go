@@ -25,6 +25,8 @@ type View[T any] struct {
 	// uniq, when set, skips rows equal to one the view returned before
 	uniq *uniqueFilter
 	bad  error // a view that could not be built (unknown column, bad type): every read fails with it
+	// scratch is what nextValue converts into; zero between calls
+	scratch T
 }
 
 // derive returns a view of the same result as from over columns p, with
@@ -85,10 +87,14 @@ func (v *View[T]) next(op string, dst *T) (bool, error) {
 	}
 }
 
-// nextValue is next for callers that want the value.
+// nextValue is next for callers that want the value. It converts into
+// the view's scratch value rather than a local one: a local would escape
+// through the converter (an indirect call) and cost an allocation per row.
 func (v *View[T]) nextValue(op string) (T, bool, error) {
-	var x T
-	ok, err := v.next(op, &x)
+	ok, err := v.next(op, &v.scratch)
+	x := v.scratch
+	var zero T
+	v.scratch = zero // hold nothing of the row past the call
 	return x, ok, err
 }
 
