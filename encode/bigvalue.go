@@ -5,34 +5,38 @@ import (
 	"unicode/utf8"
 )
 
-// A value of bigValue bytes or more is not appended whole to the row
-// buffer: the row so far is handed to the buffered writer, and the value
+// A value of bigValue bytes or more is not appended whole to the output
+// buffer: what the buffer holds is written out, and the value
 // follows in pieces of at most piece bytes of input (or as it is, when it
 // needs no quoting or escaping). Memory for a huge value is then the
 // caller's copy of it plus a few pieces, not two or three more copies
-// (the row buffer grown by doubling, then dropped).
+// (the buffer grown by doubling, then dropped).
 const (
 	bigValue = 1 << 20
 	piece    = 64 << 10
 )
 
-// spill hands b, the start of a row, to the buffered writer and returns
-// b[:0] to go on with. A write error stays in the bufio.Writer, which
-// returns it from the row's final write.
+// spill writes b, the rows so far and the start of a row, and returns
+// b[:0] to go on with. A write error stays in o.err, which the row's final
+// write returns.
 func (o *output) spill(b []byte) []byte {
-	_, _ = o.w.Write(b)
+	if o.err == nil && len(b) > 0 {
+		o.err = writeAll(o.w, b)
+	}
 	return b[:0]
 }
 
 // writeRaw writes v as it is after the row so far.
 func (o *output) writeRaw(b, v []byte) []byte {
 	b = o.spill(b)
-	_, _ = o.w.Write(v) // bufio passes a large write straight through
+	if o.err == nil {
+		o.err = writeAll(o.w, v)
+	}
 	return b
 }
 
 // inPieces appends v transformed by f, which must transform any split of
-// v piece by piece into the same bytes as v whole, spilling the row buffer
+// v piece by piece into the same bytes as v whole, spilling the buffer
 // whenever it holds a piece's worth. cut returns where a piece of v may
 // end at or before n.
 func (o *output) inPieces(b, v []byte, f func(b, v []byte) []byte, cut func(v []byte, n int) int) []byte {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/streamcat/streamcat/encode"
@@ -63,14 +64,52 @@ var copyCases = []copyCase{
 	{"tsv", "DELIMITER 'X'", encode.Options{Delimiter: 'X'}},
 }
 
+// plainQueries hold the types whose values the encoders copy unscanned
+// (plainAlphabets), at their edges and next to NULL; plainCases add
+// delimiters and NULL strings drawn from those types' own bytes, which
+// make COPY quote or escape them after all.
+var plainQueries = []string{
+	`select * from (values
+		(1::int2, 1::int4, 1::int8, 1::oid, 1::float4, 1::float8, 1::numeric, true, 'abcdef01-2345-6789-abcd-ef0123456789'::uuid),
+		(-32768, -2147483648, -9223372036854775808, 4294967295, 'NaN', '-Infinity', 'NaN', false, '00000000-0000-0000-0000-000000000000'),
+		(0, 0, 0, 0, '-1.5e-05', '1.5e+300', '-Infinity', null, null),
+		(null, null, null, null, 'Infinity', 'NaN', '-0.000000001', true, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
+	) as t(i2, i4, i8, o, f4, f8, n, b, u)`,
+	`select 1::int4 as one`,
+	`select 't'::bool as t`,
+	`select * from enc.hard order by id`,
+}
+
+var plainCases = append([]copyCase{
+	{"csv", "FORMAT csv, DELIMITER '-'", encode.Options{Delimiter: '-'}},
+	{"csv", "FORMAT csv, DELIMITER '.', NULL '1'", encode.Options{Delimiter: '.', Null: "1"}},
+	{"csv", "FORMAT csv, DELIMITER 'e', NULL 't'", encode.Options{Delimiter: 'e', Null: "t"}},
+	{"csv", "FORMAT csv, DELIMITER 'f', NULL 'NaN'", encode.Options{Delimiter: 'f', Null: "NaN"}},
+	{"csv", "FORMAT csv, DELIMITER '0'", encode.Options{Delimiter: '0'}},
+	{"tsv", "DELIMITER '-', NULL '1'", encode.Options{Delimiter: '-', Null: "1"}},
+	{"tsv", "DELIMITER 'N', NULL 'x'", encode.Options{Delimiter: 'N', Null: "x"}},
+}, copyCases...)
+
 // TestCopyIdentity checks that csv and tsv are byte-identical to COPY for
 // every query and option list.
 func TestCopyIdentity(t *testing.T) {
 	pool := testdb.Pool(t)
 	fixture(t, pool)
 	conn := acquire(t, pool)
-	for _, c := range copyCases {
-		for qi, q := range copyQueries {
+	compareCopy(t, conn, copyCases, copyQueries)
+}
+
+// TestCopyIdentityPlainTypes checks the values copied unscanned against
+// COPY, under every delimiter and NULL string.
+func TestCopyIdentityPlainTypes(t *testing.T) {
+	pool := testdb.Pool(t)
+	fixture(t, pool)
+	compareCopy(t, acquire(t, pool), plainCases, plainQueries)
+}
+
+func compareCopy(t *testing.T, conn *pgxpool.Conn, cases []copyCase, queries []string) {
+	for _, c := range cases {
+		for qi, q := range queries {
 			name := fmt.Sprintf("%s(%s)/q%d", c.format, c.with, qi)
 			t.Run(name, func(t *testing.T) {
 				want := copyTo(t, conn, q, c.with)
@@ -101,7 +140,7 @@ func TestCopyIdentitySettings(t *testing.T) {
 			_, err := conn.Exec(t.Context(), set)
 			assert.NoError(t, err)
 			defer conn.Exec(t.Context(), "reset all")
-			for _, c := range []copyCase{copyCases[0], copyCases[11]} {
+			for _, c := range []copyCase{copyCases[0], {"tsv", "", encode.Options{}}} {
 				q := copyQueries[0]
 				want := copyTo(t, conn, q, c.with)
 				got := encodeQuery(t, conn, nil, c.format, c.opts, q)

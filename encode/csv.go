@@ -37,6 +37,33 @@ func newCSV(w io.Writer, opts Options) (*csvEncoder, error) {
 	return e, nil
 }
 
+// Row writes one line: delimited.Row with csv's quoting decided inline.
+// Most values need no quotes and are appended as they are; a value of a
+// plain column (see plainColumns) is not even scanned, only compared with
+// the NULL string, which COPY quotes.
+func (e *csvEncoder) Row(values [][]byte) error {
+	if err := e.checkRow(values); err != nil {
+		return err
+	}
+	b := e.buf
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, e.delim)
+		}
+		switch {
+		case v == nil:
+			b = append(b, e.null...)
+		case len(v) >= bigValue:
+			b = e.appendField(b, v)
+		case e.plain[i] && string(v) != e.null, !e.needsQuotes(v):
+			b = append(b, v...)
+		default:
+			b = append(doubleQuotes(append(b, '"'), v), '"')
+		}
+	}
+	return e.write(append(b, '\n'))
+}
+
 // Begin notes whether `\.` needs quoting, then writes the header line when
 // asked to.
 func (e *csvEncoder) Begin(fields []pgconn.FieldDescription) error {

@@ -12,6 +12,9 @@ type delimited struct {
 	delim  byte
 	null   string
 	field  func(b, v []byte) []byte
+	// plain marks the columns whose values are copied as they are (see
+	// plainColumns); set by Begin
+	plain []bool
 }
 
 // Begin records the columns and writes the header line when asked to.
@@ -19,6 +22,11 @@ func (e *delimited) Begin(fields []pgconn.FieldDescription) error {
 	if err := e.begin(fields); err != nil {
 		return err
 	}
+	oids := make([]uint32, len(fields))
+	for i, f := range fields {
+		oids[i] = f.DataTypeOID
+	}
+	e.plain = plainColumns(e.plain, oids, e.delim)
 	if !e.header {
 		return nil
 	}
@@ -42,11 +50,14 @@ func (e *delimited) Row(values [][]byte) error {
 		if i > 0 {
 			b = append(b, e.delim)
 		}
-		if v == nil {
+		switch {
+		case v == nil:
 			b = append(b, e.null...)
-			continue
+		case e.plain[i] && len(v) < bigValue:
+			b = append(b, v...)
+		default:
+			b = e.field(b, v)
 		}
-		b = e.field(b, v)
 	}
 	return e.write(append(b, '\n'))
 }

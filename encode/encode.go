@@ -36,7 +36,6 @@
 package encode
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -109,10 +108,11 @@ func Formats() []string {
 }
 
 // New returns an encoder for format ("csv", "tsv", "jsonl" or "json") that
-// writes to w through its own 64 KiB bufio.Writer; End flushes it. Each row
-// is built in a buffer of the encoder, which grows to the largest row (rows
-// over 4 MiB are not kept) and is then handed to the bufio.Writer in one
-// write. New fails for an unknown format or invalid options, with an error
+// writes to w through its own buffer: rows are built in it and written
+// to w in one Write whenever it holds 64 KiB (so a write ends on a row's
+// end, except around a value of 1 MiB or more); End writes the rest. The
+// buffer grows for a row larger than that (one over 4 MiB is not kept
+// after it). New fails for an unknown format or invalid options, with an error
 // that names the problem.
 //
 // jsonl writes each row as one line holding a JSON object semantically
@@ -162,26 +162,29 @@ func New(format string, w io.Writer, opts Options) (Encoder, error) {
 	return nil, optionErrorf("format", "unknown format %q (valid formats: %s)", format, strings.Join(formats, ", "))
 }
 
-// bufferSize is the size of each encoder's output buffer.
+// bufferSize is how many bytes of rows an encoder gathers before it hands
+// them to its writer in one Write.
 const bufferSize = 64 << 10
 
-// maxRowBuffer is the largest row buffer kept between rows: a larger one,
+// maxRowBuffer is the largest buffer kept after a write: a larger one,
 // grown for an exceptional row, is dropped after it.
 const maxRowBuffer = 4 << 20
 
-// output is the buffered writer, the row being built and the column count
-// shared by all encoders. Each row (or header) is appended to buf and
-// handed to the bufio.Writer in one Write: appending to a slice is cheaper
-// than a bufio call per value, and buf stops growing after the first rows.
+// output is the buffer of rows, the writer and the column count shared by
+// all encoders. Rows (and the header) are appended to buf, which is also
+// the output buffer: once it holds bufferSize bytes it goes to the writer
+// in one Write. Appending to a slice is cheaper than a bufio call per
+// value, and no row is copied a second time into a bufio.Writer.
 type output struct {
-	w     *bufio.Writer
-	buf   []byte
+	w     io.Writer
+	buf   []byte // rows not yet written
+	err   error  // the first write error: every later write returns it
 	ncols int
 	begun bool
 }
 
 func newOutput(w io.Writer) output {
-	return output{w: bufio.NewWriterSize(w, bufferSize), buf: make([]byte, 0, 1024)}
+	return output{w: w, buf: make([]byte, 0, bufferSize+1024)}
 }
 
 // begin checks the columns and records their number.
@@ -207,21 +210,45 @@ func (o *output) checkRow(values [][]byte) error {
 	return nil
 }
 
-// write hands b, a row built in o.buf, to the buffered writer and keeps
-// the grown buffer for the next row. It returns the writer's (sticky)
-// error.
+// write keeps b, o.buf with one more row appended, and hands it to the
+// writer once it holds bufferSize bytes. It returns the first write error
+// (sticky, as a bufio.Writer's).
 func (o *output) write(b []byte) error {
-	_, err := o.w.Write(b)
+	if len(b) < bufferSize {
+		o.buf = b
+		return o.err
+	}
+	o.flush(b)
+	return o.err
+}
+
+// flush writes b (o.buf and what was appended to it) unless a write has
+// failed before, and starts o.buf anew, keeping its memory unless a huge
+// row grew it.
+func (o *output) flush(b []byte) {
+	if o.err == nil && len(b) > 0 {
+		o.err = writeAll(o.w, b)
+	}
 	if cap(b) > maxRowBuffer {
-		o.buf = make([]byte, 0, 1024)
+		o.buf = make([]byte, 0, bufferSize+1024)
 	} else {
 		o.buf = b[:0]
+	}
+}
+
+// writeAll writes b to w; a short write without an error is
+// io.ErrShortWrite, as bufio reports it.
+func writeAll(w io.Writer, b []byte) error {
+	n, err := w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
 	}
 	return err
 }
 
-// end flushes the output.
+// end writes what the buffer holds.
 func (o *output) end() error {
 	o.begun = false
-	return o.w.Flush()
+	o.flush(o.buf)
+	return o.err
 }
