@@ -10,8 +10,9 @@ package main
 // never handing reading to its read-ahead goroutine (stream.PrefetchNever).
 // BenchmarkPath/TABLE/FORMAT/streamcat runs what cmd/streamcat's execute
 // does: Prepare on one connection for the columns, stream.Open of the
-// prepared statement with text result formats, buffered.Raw, an encode
-// encoder, here writing to a byte counter. The baselines
+// prepared statement with text result formats, buffered.Raw read a batch
+// at a time (FetchRawBatch), an encode encoder, here writing to a byte
+// counter. The baselines
 // beside it isolate the layers: pgx is a plain pool.Query + RawValues loop
 // into the same encoder (no session, no stream), copy is PgConn.CopyTo
 // (the server formats; what psql COPY does), and drain only reads the rows.
@@ -212,16 +213,21 @@ func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string
 	if err := enc.Begin(fields); err != nil {
 		return 0, err
 	}
+	// batch by batch, as cmd/streamcat's rawRows reads
+	var vals [][]byte
 	for {
-		vals, ok := raw.FetchOne()
+		b, ok := raw.FetchRawBatch()
 		if !ok {
 			if err := raw.Err(); err != nil {
 				return 0, err
 			}
 			break
 		}
-		if err := enc.Row(vals); err != nil {
-			return 0, err
+		for i := range b.Len() {
+			vals = b.Row(i, vals)
+			if err := enc.Row(vals); err != nil {
+				return 0, err
+			}
 		}
 	}
 	if err := enc.End(); err != nil {

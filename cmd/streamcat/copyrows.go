@@ -30,7 +30,7 @@ func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
 			return nil, nil, err
 		}
 		raw := buffered.Raw(res)
-		return fieldsOf(res), &single{View: raw, stop: sync.OnceFunc(func() {
+		return fieldsOf(res), &single{rawRows: rawRows{v: raw}, stop: sync.OnceFunc(func() {
 			closeBounded(raw, cancelStream)
 			cancelStream()
 		})}, nil
@@ -57,11 +57,13 @@ func (r *runner) params() []any {
 
 // single is one stream's rows, read without a copy.
 type single struct {
-	*buffered.View[[][]byte]
+	rawRows
 	stop func()
 }
 
-func (s *single) close() { s.stop() }
+func (s *single) FetchOne() ([][]byte, bool) { return s.next() }
+func (s *single) Err() error                 { return s.v.Err() }
+func (s *single) close()                     { s.stop() }
 
 // writeAll opens the rows, writes them through the encoder into the
 // output, which it commits at the end, and reports --stats.
@@ -109,6 +111,10 @@ func (r *runner) encodeRows(fields []pgconn.FieldDescription, src rowSource, row
 	// FetchOne, not a range over Rows: leaving that loop early would close
 	// the stream right there, without the bound of closeBounded.
 	var n int64
+	// The count for --progress and --stats is published every
+	// progressEvery rows and at the end: an atomic store per row would be
+	// a locked instruction per row.
+	defer func() { rows.Store(n) }()
 	for {
 		vals, ok := src.FetchOne()
 		if !ok {
@@ -121,7 +127,9 @@ func (r *runner) encodeRows(fields []pgconn.FieldDescription, src rowSource, row
 			return isBrokenPipe(err), writeErr(err)
 		}
 		n++
-		rows.Store(n)
+		if n%progressEvery == 0 {
+			rows.Store(n)
+		}
 		if r.o.limit > 0 && n >= r.o.limit {
 			break
 		}
@@ -131,6 +139,9 @@ func (r *runner) encodeRows(fields []pgconn.FieldDescription, src rowSource, row
 	}
 	return false, nil
 }
+
+// progressEvery is how often (in rows) encodeRows publishes its count.
+const progressEvery = 256
 
 // writeErr is nil for a broken pipe and names a failed write otherwise.
 func writeErr(err error) error {

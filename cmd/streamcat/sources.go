@@ -18,6 +18,34 @@ type rowSource interface {
 	close()
 }
 
+// rawRows reads a raw view a batch at a time (FetchRawBatch) and hands
+// out its rows one by one: the view's per-read work is paid once per
+// batch, not once per row. The values are valid until the next call.
+type rawRows struct {
+	v    *buffered.View[[][]byte]
+	b    buffered.RawBatch
+	i    int
+	vals [][]byte
+}
+
+// next returns the next row, or false when the view has none left (its
+// Err says why when that is not the end).
+func (r *rawRows) next() ([][]byte, bool) {
+	if r.i >= r.b.Len() {
+		b, ok := r.v.FetchRawBatch()
+		if !ok {
+			return nil, false
+		}
+		r.b, r.i = b, 0
+	}
+	r.vals = r.b.Row(r.i, r.vals)
+	r.i++
+	return r.vals, true
+}
+
+// ready reports whether the next row is at hand, so next will not wait.
+func (r *rawRows) ready() bool { return r.i < r.b.Len() || r.v.Ready() }
+
 // fieldsOf describes a stream's columns for the encoder, in the format
 // each was asked in.
 func fieldsOf(res *stream.Result) []pgconn.FieldDescription {
@@ -37,13 +65,17 @@ func fieldsOf(res *stream.Result) []pgconn.FieldDescription {
 type inOrder struct {
 	views []*buffered.View[[][]byte]
 	i     int
+	cur   rawRows
 	err   error
 	stop  func() // closes every stream, bounded
 }
 
 func (s *inOrder) FetchOne() ([][]byte, bool) {
 	for s.i < len(s.views) {
-		if vals, ok := s.views[s.i].FetchOne(); ok {
+		if s.cur.v != s.views[s.i] {
+			s.cur = rawRows{v: s.views[s.i], vals: s.cur.vals}
+		}
+		if vals, ok := s.cur.next(); ok {
 			return vals, true
 		}
 		if s.err = s.views[s.i].Err(); s.err != nil {
@@ -173,6 +205,7 @@ func newFanIn(ctx context.Context, views []*buffered.View[[][]byte], ncol int, s
 // read copies v's rows into chunks until it ends, fails or f stops.
 func (f *fanIn) read(v *buffered.View[[][]byte], ncol int) {
 	var c *chunk
+	rr := rawRows{v: v}
 	send := func(it fanItem) bool {
 		select {
 		case f.out <- it:
@@ -190,7 +223,7 @@ func (f *fanIn) read(v *buffered.View[[][]byte], ncol int) {
 				return
 			}
 		}
-		vals, ok := v.FetchOne()
+		vals, ok := rr.next()
 		if !ok {
 			if c.rows > 0 && !send(fanItem{c: c}) {
 				return
@@ -203,7 +236,7 @@ func (f *fanIn) read(v *buffered.View[[][]byte], ncol int) {
 		c.add(vals)
 		// hand the chunk over when it is full, or when the next row has
 		// not arrived yet: rows that came are not held back for more
-		if c.full() || !v.Ready() {
+		if c.full() || !rr.ready() {
 			if !send(fanItem{c: c}) {
 				return
 			}
