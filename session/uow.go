@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
-	"sync"
 	"unsafe"
 	"weak"
 
@@ -80,9 +79,8 @@ type unitOfWork struct {
 	// u's own goroutine only
 	listed bool
 	// holds is every object the session holds. The session's goroutine
-	// reads it freely and writes it under mu; other goroutines (another
-	// session's Add, ObjectSession) read it under mu.
-	mu    sync.RWMutex
+	// reads it freely and writes it under its mu; other goroutines
+	// (another session's Add, ObjectSession) read it under its mu.
 	holds heldSet
 	// byKey indexes persistent and deleting objects by type, then key: a
 	// 16-byte key per object rather than a type-and-key pair
@@ -332,23 +330,23 @@ func (u *unitOfWork) holdRange(base unsafe.Pointer, size uintptr, slots []tracke
 		u.listLocked()
 		units.mu.Unlock()
 	}
-	u.mu.Lock()
+	u.holds.mu.Lock()
 	u.holds.addRange(base, size, slots, n)
-	u.mu.Unlock()
+	u.holds.mu.Unlock()
 }
 
 // file puts t in holds, where other sessions may look (under mu).
 func (u *unitOfWork) file(t *tracked) {
-	u.mu.Lock()
+	u.holds.mu.Lock()
 	u.holds.put(t)
-	u.mu.Unlock()
+	u.holds.mu.Unlock()
 }
 
 // drop forgets t.
 func (u *unitOfWork) drop(t *tracked) {
-	u.mu.Lock()
+	u.holds.mu.Lock()
 	u.holds.del(t)
-	u.mu.Unlock()
+	u.holds.mu.Unlock()
 	if t.st != pending {
 		u.unindex(t)
 	}
@@ -358,9 +356,9 @@ func (u *unitOfWork) drop(t *tracked) {
 // dropAll forgets every object.
 func (u *unitOfWork) dropAll() {
 	u.unlist()
-	u.mu.Lock()
+	u.holds.mu.Lock()
 	u.holds.clear()
-	u.mu.Unlock()
+	u.holds.mu.Unlock()
 	clear(u.byKey)
 	clear(u.expiredCols)
 	u.pending, u.undo, u.marks = nil, nil, nil
@@ -411,14 +409,17 @@ func (s *Session) add(obj any) error {
 	if err != nil {
 		return err
 	}
-	if t := u.holds.get(o.ptr); t != nil {
-		if t.st == deleting {
-			t.st = persistent
-		}
-		return nil
-	}
+	// Whether the session already holds obj is not looked up here, but
+	// with the rest of a batch (heldSet.addRecent); a persistent object,
+	// the usual one to be added again, is found by its key.
 	if keyKnown(o.m, o.ptr) && u.holdsKeyed(o.m.Go) {
 		if other := u.lookupRow(o.m, o.ptr); other != nil {
+			if t := u.holds.get(o.ptr); t != nil { // obj itself (even with its key changed)
+				if t.st == deleting {
+					t.st = persistent
+				}
+				return nil
+			}
 			id, _ := keyOf(o.m, o.ptr)
 			return fmt.Errorf("session: Add(%s): %w", id.export(), ErrIdentityConflict)
 		}
@@ -436,7 +437,7 @@ func (s *Session) add(obj any) error {
 		return fmt.Errorf("session: Add(%T): %w", obj, ErrOtherSession)
 	}
 	u.listLocked()
-	u.file(t)
+	u.holds.addRecent(t)
 	units.mu.Unlock()
 	u.pending = append(u.pending, t)
 	// the objects its ref fields point to come along (SQLAlchemy's

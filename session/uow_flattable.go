@@ -58,6 +58,15 @@ func (ft *flatTable[K]) get(k K) *tracked {
 	}
 }
 
+// peek reads k's home slot and returns a word of it, for a caller that
+// wants the slot in the cache before it looks k up.
+func (ft *flatTable[K]) peek(k K) uintptr {
+	if len(ft.slots) == 0 {
+		return 0
+	}
+	return uintptr(ft.slots[ft.home(k)].k)
+}
+
 // put files t under k (replacing what was there).
 func (ft *flatTable[K]) put(k K, t *tracked) {
 	if (ft.n+1)*4 > len(ft.slots)*3 { // at most three quarters full
@@ -112,6 +121,14 @@ func (ft *flatTable[K]) del(k K) {
 func (ft *flatTable[K]) reserve(n int) {
 	if need := (ft.n + n) * 4 / 3; need > len(ft.slots) {
 		ft.resize(max(16, need+1))
+	}
+}
+
+// grow makes room for n more entries the way puts one by one would: by
+// doubling, so that filing batch after batch stays linear.
+func (ft *flatTable[K]) grow(n int) {
+	if (ft.n+n)*4 > len(ft.slots)*3 {
+		ft.resize(max(16, 2*len(ft.slots), (ft.n+n)*4/3+1))
 	}
 }
 

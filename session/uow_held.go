@@ -3,6 +3,7 @@ package session
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"unsafe"
 )
 
@@ -17,12 +18,18 @@ import (
 // costs no map entry per row (about 20 bytes, and a hash insert that was
 // a fifth of the load's time).
 //
-// The session's goroutine reads the set freely and changes it under its
-// unit of work's mu; other goroutines (another session's Add,
-// ObjectSession) read it under mu. A record's held flag is written under
+// Add files its objects in batches (see addRecent): the last objects
+// added wait in recent until a batch is full or the session looks
+// something up.
+//
+// The session's goroutine reads the set without the lock and changes it
+// under mu; other goroutines (another session's Add, ObjectSession) read
+// it under mu, through getShared. A record's held flag is written under
 // mu for the same reason: they read it for ranged records.
 type heldSet struct {
+	mu     sync.RWMutex
 	m      flatTable[uintptr]
+	recent []*tracked  // added, not in m yet; may repeat an object (see settle)
 	ranges []heldRange // sorted by base address, not overlapping
 	ranged int         // objects held through ranges
 }
@@ -37,10 +44,37 @@ type heldRange struct {
 	slots []tracked
 }
 
-func (h *heldSet) len() int { return h.m.len() + h.ranged }
+// len is how many objects the set holds (session's goroutine).
+func (h *heldSet) len() int {
+	h.settleNow()
+	return h.m.len() + h.ranged
+}
 
-// get returns the record of the object at p, or nil.
+// get returns the record of the object at p, or nil (session's
+// goroutine).
 func (h *heldSet) get(p unsafe.Pointer) *tracked {
+	h.settleNow()
+	return h.find(p)
+}
+
+// getShared is get for other goroutines: it takes the read lock, and
+// looks through recent rather than filing it.
+func (h *heldSet) getShared(p unsafe.Pointer) *tracked {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if t := h.find(p); t != nil {
+		return t
+	}
+	for _, t := range h.recent {
+		if t.ptr == p && t.held {
+			return t
+		}
+	}
+	return nil
+}
+
+// find looks p up in the table and the ranges (not in recent).
+func (h *heldSet) find(p unsafe.Pointer) *tracked {
 	if t := h.m.get(uintptr(p)); t != nil {
 		return t
 	}
@@ -69,8 +103,75 @@ func (h *heldSet) get(p unsafe.Pointer) *tracked {
 	return nil
 }
 
+// recentMax is the most objects Add leaves unfiled.
+const recentMax = 256
+
+// addRecent holds t, an object Add has not looked up: whether the session
+// already holds it is settled with the rest of its batch.
+//
+// Why: looking a fresh address up in a table of 100,000 others is a cache
+// miss, the largest part of an Add; a batch of lookups, made one after
+// another, lets the processor wait for many of those misses at once. Add
+// returns the same either way (an object added again is simply still
+// held), so nothing it answers depends on when the lookup is made, and
+// everything that reads the set on the session's goroutine settles the
+// batch first.
+func (h *heldSet) addRecent(t *tracked) {
+	h.mu.Lock()
+	t.held = true
+	h.recent = append(h.recent, t)
+	if len(h.recent) >= recentMax {
+		h.settle()
+	}
+	h.mu.Unlock()
+}
+
+// settleNow files recent, if anything is waiting (session's goroutine).
+func (h *heldSet) settleNow() {
+	if len(h.recent) > 0 {
+		h.mu.Lock()
+		h.settle()
+		h.mu.Unlock()
+	}
+}
+
+// settle files the objects in recent (with mu held). An object the set
+// already holds (added again, or loaded before) keeps its first record,
+// which Add's repeat leaves as it was, except that an object marked for
+// deletion is kept after all; the repeat's record is let go.
+func (h *heldSet) settle() {
+	if len(h.recent) == 0 {
+		return
+	}
+	h.m.grow(len(h.recent))
+	// touch every home slot first: independent loads, whose cache misses
+	// overlap, where a lookup and its insert one after another wait for
+	// each miss in turn
+	var touch uintptr
+	for _, t := range h.recent {
+		touch += h.m.peek(uintptr(t.ptr))
+	}
+	touchSink = touch
+	for i, t := range h.recent {
+		if old := h.find(t.ptr); old != nil {
+			if old.st == deleting {
+				old.st = persistent
+			}
+			t.held, t.st = false, 0
+		} else {
+			h.m.put(uintptr(t.ptr), t)
+		}
+		h.recent[i] = nil
+	}
+	h.recent = h.recent[:0]
+}
+
+// touchSink keeps settle's loads from being optimised away.
+var touchSink uintptr
+
 // put holds t (with mu held).
 func (h *heldSet) put(t *tracked) {
+	h.settle()
 	if t.has(fRanged) {
 		if !t.held {
 			h.ranged++
@@ -83,6 +184,7 @@ func (h *heldSet) put(t *tracked) {
 
 // del lets t go (with mu held).
 func (h *heldSet) del(t *tracked) {
+	h.settle()
 	if t.has(fRanged) {
 		if t.held {
 			h.ranged--
@@ -111,6 +213,7 @@ func (h *heldSet) addRange(base unsafe.Pointer, size uintptr, slots []tracked, h
 // is allowed: the table's records are collected first, since a deletion
 // there shifts entries back.
 func (h *heldSet) all(yield func(*tracked) bool) {
+	h.settleNow()
 	if h.m.len() > 0 {
 		ts := make([]*tracked, 0, h.m.len())
 		for t := range h.m.all {
@@ -134,6 +237,10 @@ func (h *heldSet) all(yield func(*tracked) bool) {
 
 // clear lets everything go (with mu held).
 func (h *heldSet) clear() {
+	for _, t := range h.recent {
+		t.held = false
+	}
+	h.recent = h.recent[:0]
 	h.m.clear()
 	h.ranges, h.ranged = nil, 0
 }

@@ -290,9 +290,7 @@ func ownerOfLocked(ptr unsafe.Pointer, except *unitOfWork) *unitOfWork {
 		if u == nil || u == except {
 			continue
 		}
-		u.mu.RLock()
-		held := u.holds.get(ptr) != nil
-		u.mu.RUnlock()
+		held := u.holds.getShared(ptr) != nil
 		if held {
 			return u
 		}

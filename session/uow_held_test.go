@@ -1,0 +1,77 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/streamcat/streamcat/session"
+)
+
+// Add files its objects in batches (the last ones wait until a batch is
+// full or the session looks something up). Whatever the batch holds, the
+// session answers as if each Add had been filed at once: an object added
+// again is held once, in its first place; another session sees it held;
+// an object marked for deletion and added again is kept.
+func TestUnitOfWork_AddAgainAcrossBatches(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	s, other := uowSession(t, m), uowSession(t, m)
+
+	objs := make([]*uParent, 1000) // several batches and a part-filled one
+	for i := range objs {
+		objs[i] = &uParent{Name: fmt.Sprintf("p%04d", i)}
+		require.NoError(t, s.Add(objs[i]))
+	}
+	last := objs[len(objs)-1]
+	require.NoError(t, s.Add(last), "again, while it waits in the batch")
+	require.NoError(t, s.Add(objs[5]), "again, long filed")
+	require.NoError(t, s.Add(last))
+	assert.ErrorIs(t, other.Add(last), session.ErrOtherSession, "another session sees an object still in the batch")
+	assert.ErrorIs(t, other.Add(objs[5]), session.ErrOtherSession)
+	assert.Same(t, s, session.ObjectSession(last))
+	assert.Nil(t, session.ObjectSession(&uParent{}))
+
+	fresh := &uParent{Name: "fresh"}
+	require.NoError(t, s.Add(fresh))
+	assert.True(t, s.Contains(fresh), "Contains settles the batch first")
+	require.NoError(t, s.Add(fresh))
+
+	got := s.New()
+	require.Len(t, got, len(objs)+1, "each object once")
+	for i, o := range objs {
+		require.Same(t, o, got[i], "in the order of their first Add")
+	}
+	n := 0
+	for range s.Objects() {
+		n++
+	}
+	assert.Equal(t, len(objs)+1, n)
+
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, int64(len(objs)+1), scalar[int64](t, pool, "select count(*) from uow_parents"))
+	assert.Empty(t, s.New())
+
+	// persistent now: marked for deletion, then added again
+	require.NoError(t, s.Delete(objs[7]))
+	require.NoError(t, s.Add(objs[7]))
+	assert.Empty(t, s.Deleted(), "kept after all")
+	for i := range 300 { // a persistent object added again within a batch of new ones
+		require.NoError(t, s.Add(&uParent{Name: fmt.Sprintf("q%04d", i)}))
+		if i == 100 {
+			require.NoError(t, s.Delete(objs[8]))
+			require.NoError(t, s.Add(objs[8]))
+		}
+	}
+	assert.Empty(t, s.Deleted())
+	assert.Len(t, s.New(), 300)
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, int64(len(objs)+301), scalar[int64](t, pool, "select count(*) from uow_parents"))
+
+	require.NoError(t, s.Expunge(last))
+	require.NoError(t, other.Add(last), "expunged, it may join another session")
+	assert.Same(t, other, session.ObjectSession(last))
+}
