@@ -32,9 +32,10 @@ type uowPath struct {
 // opStats is what one timed op cost.
 type opStats struct {
 	wall, cpu     time.Duration
-	mallocs, allc uint64 // heap objects and bytes allocated during run
-	held          int64  // live heap after run (after a GC) minus before it
-	phases        phases // the parts of run, for paths that time them
+	server        time.Duration // the benchmark cluster's CPU during run (-1: unknown)
+	mallocs, allc uint64        // heap objects and bytes allocated during run
+	held          int64         // live heap after run (after a GC) minus before it
+	phases        phases        // the parts of run, for paths that time them
 	close         time.Duration
 }
 
@@ -72,9 +73,14 @@ func doOp(ctx context.Context, b *testing.B, p uowPath, rows int, held bool) (st
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	start()
-	t0, cpu0 := time.Now(), cpuTime()
+	t0, cpu0, srv0 := time.Now(), cpuTime(), serverCPU()
 	out, err := op.run(ctx)
 	st.wall, st.cpu = time.Since(t0), cpuTime()-cpu0
+	if st.server = -1; srv0 >= 0 {
+		if srv1 := serverCPU(); srv1 >= 0 {
+			st.server = srv1 - srv0
+		}
+	}
 	stop()
 	runtime.ReadMemStats(&m1)
 	st.mallocs, st.allc = m1.Mallocs-m0.Mallocs, m1.TotalAlloc-m0.TotalAlloc
@@ -101,7 +107,8 @@ func doOp(ctx context.Context, b *testing.B, p uowPath, rows int, held bool) (st
 // baseline) the median over rounds of time(path)/time(baseline) as
 // x:<path> (wall) and cpu-x:<path> (the process's CPU time). Every op checks
 // its result. Paired also reports per path the median ms, allocs/row and
-// B/row of the timed part, ms-<phase> for paths whose run returns phases,
+// B/row of the timed part, ms-server (the benchmark cluster's CPU during
+// it, where /proc shows it), ms-<phase> for paths whose run returns phases,
 // and ms-close-untimed for ops whose close (a session's) takes more than
 // 1 ms. With held, the paths also report the live heap their result
 // keeps, per row (B/row-held), and paired reports its median ratio to the
@@ -174,6 +181,9 @@ func compareUoW(b *testing.B, rows int, paths []uowPath, held bool) {
 				}
 			}
 			b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.wall) / 1e6 }), "ms:"+p.name)
+			if stats[i][0].server >= 0 {
+				b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.server) / 1e6 }), "ms-server:"+p.name)
+			}
 			b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.mallocs) / float64(rows) }), "allocs/row:"+p.name)
 			b.ReportMetric(medianOf(stats[i], func(s opStats) float64 { return float64(s.allc) / float64(rows) }), "B/row:"+p.name)
 			if held {
