@@ -19,6 +19,17 @@ func TestFlatTable_AgreesWithAMap(t *testing.T) {
 	t.Run("integer keys", func(t *testing.T) {
 		agree(t, func(i int) int64 { return int64(i) - 100 }, 5000) // 0 and negatives too
 	})
+	t.Run("strided integer keys", func(t *testing.T) {
+		agree(t, func(i int) int64 { return int64(i)*16 + 3 }, 5000) // one key per run
+	})
+	t.Run("random integer keys", func(t *testing.T) {
+		keys := make([]int64, 5000)
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := range keys {
+			keys[i] = int64(rng.Uint64())
+		}
+		agree(t, func(i int) int64 { return keys[i] }, len(keys))
+	})
 }
 
 func agree[K ~int64 | ~uintptr](t *testing.T, key func(int) K, n int) {
