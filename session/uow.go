@@ -84,10 +84,13 @@ type unitOfWork struct {
 	holds heldSet
 	// byKey indexes persistent and deleting objects by type, then key: a
 	// 16-byte key per object rather than a type-and-key pair
-	byKey   map[reflect.Type]*keyIndex
-	pending []*tracked // in Add order; entries no longer pending are skipped
-	free    []tracked  // records not handed out yet (see newTracked)
-	seq     uint64
+	byKey map[reflect.Type]*keyIndex
+	// added holds the records Add handed out, in Add order, chunk by
+	// chunk (see newTracked): the pending objects are those of them still
+	// pending and held. The last chunk is used up to its length less free's.
+	added [][]tracked
+	free  []tracked // records not handed out yet
+	seq   uint64
 	// expiredCols limits an object's expiry to these fields (absent: all)
 	expiredCols map[*tracked][]int
 
@@ -122,14 +125,54 @@ func (s *Session) uow() *unitOfWork {
 // one allocation per chunk instead of one per object.
 const trackedChunk = 256
 
-// newTracked returns a zeroed record from the current chunk.
+// newTracked returns a zeroed record from the current chunk, for Add.
 func (u *unitOfWork) newTracked() *tracked {
 	if len(u.free) == 0 {
 		u.free = make([]tracked, trackedChunk)
+		u.added = append(u.added, u.free)
 	}
 	t := &u.free[0]
 	u.free = u.free[1:]
 	return t
+}
+
+// pending iterates over the pending objects, in Add order.
+func (u *unitOfWork) pending(yield func(*tracked) bool) {
+	for i, c := range u.added {
+		if i == len(u.added)-1 {
+			c = c[:len(c)-len(u.free)]
+		}
+		for j := range c {
+			if t := &c[j]; t.st == pending && t.held && !yield(t) {
+				return
+			}
+		}
+	}
+}
+
+// pendingCap is at least how many objects pending yields.
+func (u *unitOfWork) pendingCap() int { return len(u.added) * trackedChunk }
+
+// trimAdded forgets the chunks that no longer hold a pending object (all
+// of them after a full flush), so that pending stays short; the records
+// stay alive as long as something else refers to them.
+func (u *unitOfWork) trimAdded() {
+	keep := u.added[:0]
+	for i, c := range u.added {
+		last := i == len(u.added)-1
+		if last {
+			c = c[:len(c)-len(u.free)]
+		}
+		live := last
+		for j := 0; j < len(c) && !live; j++ {
+			live = c[j].st == pending && c[j].held
+		}
+		if live {
+			keep = append(keep, u.added[i])
+		}
+	}
+	clear(u.added[len(keep):])
+	u.added = keep
 }
 
 // keyIndex is one type's identity map. Integer keys, the common case
@@ -361,7 +404,7 @@ func (u *unitOfWork) dropAll() {
 	u.holds.mu.Unlock()
 	clear(u.byKey)
 	clear(u.expiredCols)
-	u.pending, u.undo, u.marks = nil, nil, nil
+	u.added, u.free, u.undo, u.marks = nil, nil, nil, nil
 }
 
 // Add puts obj, a pointer to a mapped struct, into the session: a new
@@ -439,7 +482,6 @@ func (s *Session) add(obj any) error {
 	u.listLocked()
 	u.holds.addRecent(t)
 	units.mu.Unlock()
-	u.pending = append(u.pending, t)
 	// the objects its ref fields point to come along (SQLAlchemy's
 	// save-update cascade)
 	for _, r := range o.m.Refs {

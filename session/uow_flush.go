@@ -99,7 +99,7 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 	}
 	w := &flushWork{}
 	if only == nil {
-		w.inserts = make([]*tracked, 0, len(u.pending))
+		w.inserts = make([]*tracked, 0, u.pendingCap())
 	}
 	found := false
 	consider := func(t *tracked) {
@@ -123,10 +123,8 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 		}
 		sortTracked(w.inserts)
 	} else {
-		for _, t := range u.pending { // already in Add order
-			if t.st == pending && t.held {
-				consider(t)
-			}
+		for t := range u.pending { // already in Add order
+			consider(t)
 		}
 		for _, x := range u.byKey {
 			for t := range x.all {
@@ -574,7 +572,7 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		t.plan.take(&t.snap, t.ptr)
 		u.rekey(t, old)
 	}
-	u.pending = slices.DeleteFunc(u.pending, func(t *tracked) bool { return t.st != pending || !t.held })
+	u.trimAdded()
 }
 
 // snapshotSlabs gives the new snapshots of inserted objects their memory

@@ -75,3 +75,39 @@ func TestUnitOfWork_AddAgainAcrossBatches(t *testing.T) {
 	require.NoError(t, other.Add(last), "expunged, it may join another session")
 	assert.Same(t, other, session.ObjectSession(last))
 }
+
+// The pending objects are the records Add handed out that are still
+// pending, in Add order, however many flushes (full or of a few objects),
+// expunges and adds came between.
+func TestUnitOfWork_PendingOrderAcrossFlushes(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	s := uowSession(t, m)
+
+	objs := make([]*uParent, 600) // three chunks of records
+	for i := range objs {
+		objs[i] = &uParent{Name: fmt.Sprintf("p%04d", i)}
+		require.NoError(t, s.Add(objs[i]))
+	}
+	require.NoError(t, s.Flush(ctx, objs[10], objs[599]))
+	require.NoError(t, s.Expunge(objs[300]))
+	rest := make([]any, 0, len(objs))
+	for i, o := range objs {
+		if i != 10 && i != 599 && i != 300 {
+			rest = append(rest, o)
+		}
+	}
+	assert.Equal(t, rest, s.New(), "the rest, in Add order")
+
+	require.NoError(t, s.Flush(ctx))
+	assert.Empty(t, s.New())
+	more := []*uParent{{Name: "m1"}, {Name: "m2"}}
+	require.NoError(t, s.Add(more[1]))
+	require.NoError(t, s.Add(objs[300]), "expunged earlier, added again")
+	require.NoError(t, s.Add(more[0]))
+	assert.Equal(t, []any{more[1], objs[300], more[0]}, s.New())
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, int64(len(objs)+2), scalar[int64](t, pool, "select count(*) from uow_parents"))
+	assert.Less(t, more[1].ID, objs[300].ID, "inserted in Add order")
+	assert.Less(t, objs[300].ID, more[0].ID)
+}
