@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +15,7 @@ import (
 	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/columnar"
 	"github.com/streamcat/streamcat/internal/testdb"
+	"github.com/streamcat/streamcat/stream"
 )
 
 var (
@@ -68,6 +70,39 @@ func TestNoColumns(t *testing.T) {
 
 		_, err = writeQuery(t, conn, "select from generate_series(1, 3)", columnar.Parquet, columnar.Options{}, picked)
 		assert.ErrorIs(t, err, columnar.ErrNoColumns)
+	})
+}
+
+// A result Write refuses before its first row is closed by Write: the
+// stream's connection is free again at once, with most rows unread.
+func TestRefusedResultIsClosed(t *testing.T) {
+	withConn(t, func(conn *pgx.Conn) {
+		ctx := context.Background()
+		for _, tc := range []struct {
+			name string
+			opts columnar.Options
+			sql  string
+			want error
+		}{
+			{"no columns", columnar.Options{}, "select from generate_series(1, 1000000)", columnar.ErrNoColumns},
+			{"bad option", columnar.Options{Compression: "lzma"}, "select g from generate_series(1, 1000000) g", nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res, err := stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
+					return conn.Query(ctx, tc.sql)
+				}, stream.Options{}, func(error, bool) {})
+				require.NoError(t, err)
+				defer res.Close()
+				_, err = columnar.Write(io.Discard, columnar.Parquet, res, tc.opts)
+				require.Error(t, err)
+				if tc.want != nil {
+					assert.ErrorIs(t, err, tc.want)
+				}
+				var one int
+				require.NoError(t, conn.QueryRow(ctx, "select 1").Scan(&one), "the connection is free: Write closed the stream")
+				assert.Equal(t, 1, one)
+			})
+		}
 	})
 }
 

@@ -15,16 +15,21 @@ import (
 // raw wire values (buffered.Raw), so nothing is decoded into Go values
 // first; memory is bounded by Options.RowGroupRows and RowGroupBytes. On
 // error the output holds the batches written before it; write to a
-// temporary file and rename it for an all-or-nothing file.
+// temporary file and rename it for an all-or-nothing file. When Write
+// stops before the end of from (a bad option, a result it cannot write, a
+// value error, a failing w), it closes from, so that a stream lets its
+// connection go at once; closing it again is harmless.
 func Write(w io.Writer, format Format, from buffered.RowViewer, opts Options) (int64, error) {
+	raw := buffered.Raw(from)
 	wr, err := NewWriter(format, w, opts)
 	if err != nil {
+		raw.Close()
 		return 0, err
 	}
 	if err := wr.Begin(Fields(from)); err != nil {
+		raw.Close()
 		return 0, err
 	}
-	raw := buffered.Raw(from)
 	for vals, err := range raw.Rows() {
 		if err != nil {
 			return wr.Flushed(), err
