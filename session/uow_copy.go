@@ -274,7 +274,7 @@ func (w *copyWriter) close() error {
 
 // row appends one object's tuple: the field count, then each value as its
 // length and bytes (-1 for NULL).
-func (w *copyWriter) row(buf []byte, base unsafe.Pointer) ([]byte, error) {
+func (w *copyWriter) row(buf []byte, base unsafe.Pointer) (_ []byte, err error) {
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(w.cols)))
 	for i := range w.cols {
 		c := &w.cols[i]
@@ -317,23 +317,18 @@ func (w *copyWriter) row(buf []byte, base unsafe.Pointer) ([]byte, error) {
 			buf = binary.BigEndian.AppendUint32(buf, 1)
 			buf = append(buf, b)
 		case encText:
-			s := *(*string)(p)
-			if int64(len(s)) > math.MaxInt32 {
-				return nil, w.valueError(c, errors.New("a value over 2 GiB does not fit a COPY field"))
+			if buf, err = appendCopyBytes(buf, *(*string)(p)); err != nil {
+				return nil, w.valueError(c, err)
 			}
-			buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)))
-			buf = append(buf, s...)
 		case encBytea:
 			b := *(*[]byte)(p)
 			if b == nil {
 				buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: NULL
 				continue
 			}
-			if int64(len(b)) > math.MaxInt32 {
-				return nil, w.valueError(c, errors.New("a value over 2 GiB does not fit a COPY field"))
+			if buf, err = appendCopyBytes(buf, b); err != nil {
+				return nil, w.valueError(c, err)
 			}
-			buf = binary.BigEndian.AppendUint32(buf, uint32(len(b)))
-			buf = append(buf, b...)
 		case encTimestamptz:
 			buf = binary.BigEndian.AppendUint32(buf, 8)
 			buf = binary.BigEndian.AppendUint64(buf, uint64(microsSinceY2K(*(*time.Time)(p))))
@@ -345,7 +340,6 @@ func (w *copyWriter) row(buf []byte, base unsafe.Pointer) ([]byte, error) {
 			buf = binary.BigEndian.AppendUint32(buf, 8)
 			buf = binary.BigEndian.AppendUint64(buf, uint64(microsSinceY2K(t)))
 		default:
-			var err error
 			if buf, err = w.encodeAny(buf, c, fieldValue(base, c.f)); err != nil {
 				return nil, err
 			}
@@ -371,7 +365,7 @@ func (w *copyWriter) encodeAny(buf []byte, c *copyCol, v any) ([]byte, error) {
 		return buf, nil
 	}
 	if int64(len(out)-at-4) > math.MaxInt32 {
-		return nil, w.valueError(c, errors.New("a value over 2 GiB does not fit a COPY field"))
+		return nil, w.valueError(c, errCopyFieldTooBig)
 	}
 	binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
 	return out, nil
@@ -399,6 +393,17 @@ func (w *copyWriter) encodeViaText(buf []byte, oid uint32, v any) ([]byte, error
 // valueError names the object, field and column a value failed in.
 func (w *copyWriter) valueError(c *copyCol, err error) error {
 	return fmt.Errorf("object %d of the COPY, field %s (column %s): %w", w.next+1, c.f.Name, c.f.Column, err)
+}
+
+var errCopyFieldTooBig = errors.New("a value over 2 GiB does not fit a COPY field")
+
+// appendCopyBytes appends v as a field: its length, then its bytes.
+func appendCopyBytes[T string | []byte](buf []byte, v T) ([]byte, error) {
+	if int64(len(v)) > math.MaxInt32 {
+		return nil, errCopyFieldTooBig
+	}
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
+	return append(buf, v...), nil
 }
 
 // readInt reads a signed integer of size bytes.
