@@ -32,6 +32,8 @@ type heldSet struct {
 	recent []*tracked  // added, not in m yet; may repeat an object (see settle)
 	ranges []heldRange // sorted by base address, not overlapping
 	ranged int         // objects held through ranges
+	// touched keeps settle's loads from being optimised away
+	touched uintptr
 }
 
 // heldRange is a Select's slice of objects and the matching slice of
@@ -151,7 +153,7 @@ func (h *heldSet) settle() {
 	for _, t := range h.recent {
 		touch += h.m.peek(uintptr(t.ptr))
 	}
-	touchSink = touch
+	h.touched = touch
 	for i, t := range h.recent {
 		if old := h.find(t.ptr); old != nil {
 			if old.st == deleting {
@@ -165,9 +167,6 @@ func (h *heldSet) settle() {
 	}
 	h.recent = h.recent[:0]
 }
-
-// touchSink keeps settle's loads from being optimised away.
-var touchSink uintptr
 
 // put holds t (with mu held).
 func (h *heldSet) put(t *tracked) {

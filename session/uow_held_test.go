@@ -2,7 +2,9 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -110,4 +112,47 @@ func TestUnitOfWork_PendingOrderAcrossFlushes(t *testing.T) {
 	assert.Equal(t, int64(len(objs)+2), scalar[int64](t, pool, "select count(*) from uow_parents"))
 	assert.Less(t, more[1].ID, objs[300].ID, "inserted in Add order")
 	assert.Less(t, objs[300].ID, more[0].ID)
+}
+
+// Two sessions add many objects at once from two goroutines, some of them
+// the same: each contested object ends in exactly one session, while the
+// other session's batches are being filed (run with -race).
+func TestUnitOfWork_TwoSessionsAddingManyAtOnce(t *testing.T) {
+	m, _, _ := uowFixture(t)
+	a, b := uowSession(t, m), uowSession(t, m)
+	shared := make([]*uParent, 700)
+	for i := range shared {
+		shared[i] = &uParent{Name: fmt.Sprintf("shared%d", i)}
+	}
+	won := map[*session.Session][]any{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, s := range []*session.Session{a, b} {
+		wg.Go(func() {
+			var mine []any
+			for i, o := range shared {
+				own := &uParent{Name: fmt.Sprintf("own%d", i)}
+				require.NoError(t, s.Add(own))
+				mine = append(mine, own)
+				switch err := s.Add(o); {
+				case err == nil:
+					mine = append(mine, o)
+				case !errors.Is(err, session.ErrOtherSession):
+					t.Errorf("Add: %v", err)
+				}
+			}
+			mu.Lock()
+			won[s] = mine
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, o := range shared {
+		owner := session.ObjectSession(o)
+		require.NotNil(t, owner, "every contested object went to one session")
+		assert.True(t, owner.Contains(o))
+	}
+	assert.Equal(t, won[a], a.New(), "a holds what it won, in Add order")
+	assert.Equal(t, won[b], b.New())
+	assert.Equal(t, 2*len(shared)+len(shared), len(a.New())+len(b.New()))
 }
