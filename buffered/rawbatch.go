@@ -17,14 +17,14 @@ type RawBatch struct {
 }
 
 // Len returns the number of rows in the batch.
-func (b RawBatch) Len() int { return b.n }
+func (b *RawBatch) Len() int { return b.n }
 
 // Row writes the values of row i (0 <= i < Len) into dst and returns it,
 // resliced to the view's column count (a dst too short is replaced by a
 // new slice). It allocates nothing once dst has that length: a value costs
 // a comparison and a slice header. Like indexing a slice, an i out of
 // range panics.
-func (b RawBatch) Row(i int, dst [][]byte) [][]byte {
+func (b *RawBatch) Row(i int, dst [][]byte) [][]byte {
 	if i < 0 || i >= b.n {
 		panic(fmt.Sprintf("buffered: RawBatch.Row(%d) of a batch of %d rows", i, b.n))
 	}

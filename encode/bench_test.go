@@ -122,3 +122,39 @@ func benchmarkLongText(b *testing.B, format string) {
 func BenchmarkCSV_LongText(b *testing.B)   { benchmarkLongText(b, "csv") }
 func BenchmarkTSV_LongText(b *testing.B)   { benchmarkLongText(b, "tsv") }
 func BenchmarkJSONL_LongText(b *testing.B) { benchmarkLongText(b, "jsonl") }
+
+// The rows of bench/clibench's tables, as the server sends them: wide
+// (int8, text, numeric, timestamptz, bool, text[], jsonb, uuid) and
+// narrow (two int4).
+var (
+	wideFields = fields(20, 25, 1700, 1184, 16, 1009, 3802, 2950)
+	wideRow    = [][]byte{
+		[]byte("1234567"), []byte("name-c4ca4238a0b923820dcc509a6f75849b"), []byte("79.19"),
+		[]byte("2020-01-01 00:00:37+00"), []byte("t"), []byte("{red,green}"),
+		[]byte(`{"n": 1, "even": false, "hash": "c4ca4238", "score": 0.10000000000000000000}`),
+		[]byte("c4ca4238-a0b9-2382-0dcc-509a6f75849b"),
+	}
+	narrowFields = fields(23, 23)
+	narrowRow    = [][]byte{[]byte("1234567"), []byte("2469134")}
+)
+
+func benchmarkTable(b *testing.B, format string, fs []pgconn.FieldDescription, row [][]byte) {
+	enc, err := encode.New(format, io.Discard, encode.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := enc.Begin(fs); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(rowBytes(row))
+	for b.Loop() {
+		if err := enc.Row(row); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCSV_WideRow(b *testing.B)   { benchmarkTable(b, "csv", wideFields, wideRow) }
+func BenchmarkCSV_NarrowRow(b *testing.B) { benchmarkTable(b, "csv", narrowFields, narrowRow) }
+func BenchmarkTSV_WideRow(b *testing.B)   { benchmarkTable(b, "tsv", wideFields, wideRow) }
