@@ -76,3 +76,37 @@ func TestRecycle_FreezeKeepsItsBlocks(t *testing.T) {
 		assert.Equal(t, "row 500", names[489])
 	}
 }
+
+// FetchRawBatch hands out each batch of the stream in turn, in both ways of
+// reading (inline and through the producer goroutine); the rows come in
+// order, whole, while the blocks are recycled under them.
+func TestRecycle_FetchRawBatchReadsEveryBatch(t *testing.T) {
+	pool := newPool(t)
+	for _, prefetch := range []stream.Prefetch{stream.PrefetchNever, stream.PrefetchAlways} {
+		opts := small
+		opts.Prefetch = prefetch
+		st, err := session.NewMaker(pool).New().Stream(context.Background(),
+			"select g::text, 'row ' || g as name from generate_series(1, 500) g", opts)
+		require.NoError(t, err)
+		raw := buffered.Raw(st)
+		var vals [][]byte
+		n, batches := 0, 0
+		for {
+			b, ok := raw.FetchRawBatch()
+			if !ok {
+				break
+			}
+			batches++
+			assert.LessOrEqual(t, b.Len(), 7, "at most a batch")
+			for i := range b.Len() {
+				n++
+				vals = b.Row(i, vals)
+				assert.Equal(t, fmt.Sprint(n), string(vals[0]))
+				assert.Equal(t, fmt.Sprintf("row %d", n), string(vals[1]))
+			}
+		}
+		require.NoError(t, raw.Err())
+		assert.Equal(t, 500, n, "prefetch %d", prefetch)
+		assert.GreaterOrEqual(t, batches, 500/7, "prefetch %d", prefetch)
+	}
+}
