@@ -4,35 +4,36 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
-
-	concstream "github.com/sourcegraph/conc/stream"
 )
 
 // ParallelMap returns a pipe of fn applied to each row of p by up to workers
 // goroutines, in the input order: chunk after chunk, row after row, whatever
 // order the calls finish in. workers < 1 makes the first read fail.
 //
-// Goroutines: one feeder, owned by the pipe, pulls chunks from the stages
-// above (so those stages, and the read of the source view when no other
-// ParallelMap comes first, run on it) and submits one task per chunk to a conc
-// stream of at most workers goroutines; conc's callback goroutine hands the
-// mapped chunks on in submission order. All of them start at the first read
-// and are waited for when the pipe ends (Close, the end of a read loop).
+// Goroutines: workers of them, owned by the pipe, started at the first read
+// and waited for when the pipe ends (Close, the end of a read loop). A
+// worker that is free reads the next chunk from the stages above itself,
+// one worker at a time (so those stages, and the read of the source view
+// when no other ParallelMap comes first, run on the workers in turn), maps
+// it, and leaves it in the slot of its sequence number, where the reader
+// takes the chunks in order. No goroutine stands between the source and the
+// workers or between the workers and the reader: a chunk is read by the
+// goroutine that maps it, when it is ready to, and handed over once.
 // fn runs on the worker goroutines: it must be safe to call concurrently.
 //
 // ctx is the pipe's context: it is cancelled when the pipe ends, and its
 // context.Cause then says why. fn should give up when it is done; the stage
 // also checks it between rows.
 //
-// Memory: at most workers+4 mapped chunks of at most 256 rows wait ahead of
-// the consumer (workers+1 in conc's queue, one in the callback goroutine, one
-// in the output channel, one being read), plus the one chunk the feeder holds
-// unmapped. When they are all full the feeder stops pulling, and backpressure
-// reaches the source.
+// Memory: at most workers+2 chunks of at most 256 rows are read ahead of
+// the reader (being mapped, or mapped and waiting in their slots), plus the
+// one being read. When they are all taken the workers stop reading, and
+// backpressure reaches the source.
 //
 // An error from fn ends the pipe after the rows mapped before it, in order:
-// the feeder stops reading at once (and closes the source view if it reads
+// the workers stop reading at once (and close the source view if they read
 // it), chunks after the failing one are dropped, and the error reaches the
 // consumer after the chunks before it. A panic in fn is recovered and
 // returned the same way as a *PanicError (see Map): not re-raised.
@@ -46,13 +47,21 @@ func ParallelMap[T, U any](p *Pipe[T], workers int, fn func(context.Context, T) 
 		q.pull = failedPull[U](err)
 		return q
 	}
+	ahead := workers + aheadSlack
 	s := &parStage[T, U]{
 		c:          p.c,
 		up:         up,
 		ownsSource: p.local,
 		workers:    workers,
 		fn:         fn,
-		out:        make(chan parItem[U], 1),
+		slots:      make([]chan parItem[U], ahead),
+		tokens:     make(chan struct{}, ahead),
+	}
+	for i := range s.slots {
+		s.slots[i] = make(chan parItem[U], 1)
+	}
+	for range ahead {
+		s.tokens <- struct{}{}
 	}
 	s.failed.Store(noFailure)
 	p.c.starter = append(p.c.starter, s.start)
@@ -60,10 +69,16 @@ func ParallelMap[T, U any](p *Pipe[T], workers int, fn func(context.Context, T) 
 	return q
 }
 
+// aheadSlack is how many chunks beyond one per worker may be read ahead of
+// the reader: a worker that finishes a chunk while the reader is busy with
+// an earlier one can read and map the next, and the reader finds the next
+// chunk mapped while a worker still maps its own.
+const aheadSlack = 2
+
 // noFailure is parStage.failed while no chunk has failed.
 const noFailure = math.MaxInt64
 
-// parItem is a mapped chunk, or the error that ends the stage after rows.
+// parItem is a mapped chunk, and/or the error that ends the stage after it.
 type parItem[U any] struct {
 	rows []U
 	err  error
@@ -71,95 +86,124 @@ type parItem[U any] struct {
 
 // parStage is one ParallelMap stage.
 type parStage[T, U any] struct {
-	c          *chain
+	c       *chain
+	workers int
+	fn      func(context.Context, T) (U, error)
+
+	// slots[seq%len(slots)] holds chunk seq once mapped. tokens holds one
+	// token per chunk that may be read ahead of the reader: a worker takes
+	// one before it reads a chunk, the reader gives it back when it takes
+	// the chunk from its slot. So chunk seq is read only once chunk
+	// seq-len(slots) has left the slot they share, and a send to a slot
+	// never waits.
+	slots  []chan parItem[U]
+	tokens chan struct{}
+	next   int64 // the chunk the reader takes next; the reader's only
+
+	// mu serialises reading the stage above, and guards what follows.
+	mu         sync.Mutex
 	up         func() ([]T, error)
-	ownsSource bool // the feeder reads the source view: it closes it when it stops
-	workers    int
-	fn         func(context.Context, T) (U, error)
-	out        chan parItem[U]
+	ownsSource bool  // the workers read the source view: they close it when they stop
+	seq        int64 // the number of the next chunk read
+	stopped    bool  // reading has ended: the rows ran out, or failed, or the pipe is ending
 
 	// failed is the sequence number of the first chunk whose fn failed:
-	// the feeder stops reading and later chunks are dropped.
+	// the workers stop reading and later chunks are dropped.
 	failed atomic.Int64
-
-	// Written by the callbacks (on conc's callback goroutine only), read by
-	// the feeder after conc's Wait.
-	sentErr bool // an error item went out: nothing follows it
-	dropped bool // a chunk was not delivered (cancelled or skipped)
-
-	// end is errEnd when every chunk was delivered, else nil: written by the
-	// feeder before it closes out, read by the consumer after.
-	end error
 }
 
 func (s *parStage[T, U]) start() {
-	s.c.wg.Add(1)
-	go s.feed()
+	for range s.workers {
+		s.c.wg.Add(1)
+		go s.work() // owned by the chain: stop waits for it
+	}
 }
 
 // pull runs on the goroutine that reads the stage.
 func (s *parStage[T, U]) pull() ([]U, error) {
-	if it, ok := <-s.out; ok {
+	select {
+	case it := <-s.slots[s.next%int64(len(s.slots))]:
+		s.next++
+		s.tokens <- struct{}{} // never waits: the token was taken for this chunk
 		return it.rows, it.err
+	case <-s.c.ctx.Done():
+		return nil, context.Cause(s.c.ctx)
 	}
-	if s.end != nil {
-		return nil, s.end
-	}
-	if err := context.Cause(s.c.ctx); err != nil {
-		return nil, err
-	}
-	return nil, errStopped // not reached: the feeder stops early only when cancelled
 }
 
-// feed is the feeder goroutine.
-func (s *parStage[T, U]) feed() {
+// work is a worker goroutine: it reads a chunk, maps it and leaves it in
+// its slot, until reading stops or the pipe ends.
+func (s *parStage[T, U]) work() {
 	defer s.c.wg.Done()
-	defer close(s.out)
-	cs := concstream.New().WithMaxGoroutines(s.workers)
-	complete := false
-	for seq := int64(0); ; seq++ {
-		if s.c.ctx.Err() != nil || s.failed.Load() != noFailure {
-			break
+	ctx := s.c.ctx
+	for {
+		select {
+		case <-s.tokens:
+		case <-ctx.Done():
+			s.stopReading()
+			return
 		}
-		b, err := s.up()
-		if len(b) > 0 {
-			cs.Go(s.task(seq, b))
+		seq, in, err, ok := s.read()
+		if !ok {
+			return
 		}
-		if err == errEnd {
-			complete = true
-			break
+		out, ferr := []U(nil), error(nil)
+		if len(in) > 0 {
+			out, ferr = s.mapChunk(ctx, in)
 		}
+		switch {
+		case ferr != nil:
+			s.noteFailure(seq)
+			s.stopReading()
+			err = ferr // the rows before it, then fn's error: later ones do not count
+		case len(out) < len(in), s.failed.Load() < seq:
+			return // cancelled midway, or after a chunk that failed: dropped
+		}
+		s.slots[seq%int64(len(s.slots))] <- parItem[U]{rows: out, err: err}
 		if err != nil {
-			cs.Go(func() concstream.Callback {
-				return func() { s.send(parItem[U]{err: err}) }
-			})
-			break
+			return // reading has stopped
 		}
-	}
-	if s.ownsSource {
-		s.c.src.do() // done reading: release the connection now
-	}
-	cs.Wait()
-	if complete && !s.dropped {
-		s.end = errEnd
 	}
 }
 
-// task maps chunk seq on a worker goroutine. conc runs tasks queued before a
-// cancellation too: check first.
-func (s *parStage[T, U]) task(seq int64, in []T) concstream.Task {
-	return func() concstream.Callback {
-		ctx := s.c.ctx
-		if ctx.Err() != nil || s.failed.Load() < seq {
-			return s.drop
-		}
-		out, err := s.mapChunk(ctx, in)
-		if err != nil {
-			s.noteFailure(seq)
-		} else if len(out) < len(in) { // cancelled midway
-			return s.drop
-		}
-		return func() { s.send(parItem[U]{rows: out, err: err}) }
+// read reads the next chunk from the stage above and numbers it, unless
+// reading has stopped (ok false). A chunk that ends with an error (errEnd
+// at the end) stops reading.
+func (s *parStage[T, U]) read() (seq int64, in []T, err error, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return 0, nil, nil, false
+	}
+	if s.c.ctx.Err() != nil || s.failed.Load() != noFailure {
+		s.stopLocked()
+		return 0, nil, nil, false
+	}
+	in, err = s.up()
+	seq = s.seq
+	s.seq++
+	if err != nil {
+		s.stopLocked()
+	}
+	return seq, in, err, true
+}
+
+// stopReading stops reading, once it is safe to: after a read in progress.
+func (s *parStage[T, U]) stopReading() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+// stopLocked stops reading and, when the workers read the source view,
+// closes it: the connection goes back now, not when the reader is done.
+func (s *parStage[T, U]) stopLocked() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	if s.ownsSource {
+		s.c.src.do()
 	}
 }
 
@@ -188,22 +232,3 @@ func (s *parStage[T, U]) noteFailure(seq int64) {
 		}
 	}
 }
-
-// send hands an item on, in order; a callback.
-func (s *parStage[T, U]) send(it parItem[U]) {
-	if s.sentErr || s.dropped {
-		return
-	}
-	if len(it.rows) == 0 && it.err == nil {
-		return
-	}
-	select {
-	case s.out <- it:
-		s.sentErr = it.err != nil
-	case <-s.c.ctx.Done():
-		s.dropped = true
-	}
-}
-
-// drop is the callback of a chunk that was not mapped.
-func (s *parStage[T, U]) drop() { s.dropped = true }

@@ -16,10 +16,10 @@ import (
 //
 // A pipe is a chain of pull functions. Pulling the last stage pulls the one
 // before it, on the same goroutine, down to the source view; only ParallelMap
-// breaks the chain, with a feeder goroutine of its own that pulls the stages
-// above it. So From, Map and Filter cost no goroutine, and everything that
-// reads the source view runs on one goroutine at a time: the consumer's, or
-// the feeder of the first ParallelMap.
+// breaks the chain: each of its workers pulls the stages above it in turn,
+// under the stage's lock. So From, Map and Filter cost no goroutine, and
+// everything that reads the source view runs on one goroutine at a time: the
+// consumer's, or one worker of the first ParallelMap.
 
 // The chunks From cuts from its view climb the module's one ladder (1, 5,
 // 25, 125, then maxChunk), so the first rows reach the stages at once and a
@@ -76,7 +76,7 @@ type chain struct {
 	cancel context.CancelCauseFunc
 
 	src     *sourceCloser
-	wg      sync.WaitGroup // the stage goroutines (ParallelMap feeders)
+	wg      sync.WaitGroup // the stage goroutines (ParallelMap workers)
 	starter []func()       // start the stage goroutines, upstream first
 
 	started bool  // the first read has started the stage goroutines
@@ -86,7 +86,7 @@ type chain struct {
 }
 
 // sourceCloser closes the source view once, on whichever goroutine reads it
-// (the feeder of the first ParallelMap, as soon as it stops reading) or, after
+// (a worker of the first ParallelMap, as soon as they stop reading) or, after
 // every stage goroutine has finished, on the consumer's.
 type sourceCloser struct {
 	once      sync.Once
@@ -112,7 +112,7 @@ func (c *chain) start() {
 func (c *chain) stop() {
 	c.cancel(errStopped)
 	if c.src.interrupt != nil && c.started {
-		c.src.interrupt() // a feeder may be waiting for the source's rows
+		c.src.interrupt() // a worker may be waiting for the source's rows
 	}
 	c.wg.Wait()
 	c.src.do()
@@ -139,7 +139,7 @@ func (c *chain) finish(err error) {
 //
 // From starts no goroutine. Its chunks hold at most 256 rows and are cut as
 // rows are read (the first rows at once, in chunks of 1, 5, 25, ...), on the
-// goroutine that pulls them: the consumer's, or a ParallelMap feeder's.
+// goroutine that pulls them: the consumer's, or a ParallelMap worker's.
 func From[T any](ctx context.Context, v *buffered.View[T]) *Pipe[T] {
 	cctx, cancel := context.WithCancelCause(ctx)
 	c := &chain{ctx: cctx, cancel: cancel, src: &sourceCloser{close: v.Close, interrupt: v.Interrupt}}

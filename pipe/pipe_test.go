@@ -403,11 +403,11 @@ func TestPipe_Backpressure(t *testing.T) {
 				mapped.Add(1)
 				return g, nil
 			})
-			// ParallelMap's documented bound: workers+4 mapped chunks ahead
-			// of the consumer (counting the one being read), plus one chunk
-			// the feeder holds unmapped.
-			mappedBound := int64(workers+4) * plChunk
-			pulledBound := mappedBound + plChunk
+			// ParallelMap's documented bound: workers+2 chunks read (and
+			// mapped or being mapped) ahead of the consumer, plus the one
+			// being read; a chunk is pulled by the worker that maps it.
+			mappedBound := int64(workers+3) * plChunk
+			pulledBound := mappedBound
 			var consumed, maxAhead int64
 			for g, err := range q.Rows() {
 				require.NoError(t, err)

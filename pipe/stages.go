@@ -9,7 +9,8 @@ import (
 // fn ends the pipe: the rows mapped before it are delivered, then the error.
 //
 // fn runs on the goroutine that pulls the stage, one chunk at a time: the
-// consumer's, or (when a ParallelMap follows) that stage's feeder goroutine.
+// consumer's, or (when a ParallelMap follows) that stage's workers, one at a
+// time.
 // Map costs no goroutine and holds no chunk beyond the one it maps.
 //
 // A panic in fn is recovered and returned as a *PanicError, carrying the
