@@ -2,7 +2,7 @@
 // PostgreSQL: wall clock, throughput and peak RSS of whole processes, each
 // writing a real file, side by side in one run.
 //
-//	go run ./bench/clibench [-wide-rows N] [-narrow-rows N] [-runs N] [-out DIR] [-order-by COLUMNS]
+//	go run ./bench/clibench [-wide-rows N] [-narrow-rows N] [-runs N] [-out DIR] [-order-by COLUMNS] [-baseline REV]
 //
 // It starts a cluster with localpg, builds ./cmd/streamcat, creates the
 // unlogged tables narrow and wide, then for each table runs every tool -runs
@@ -13,6 +13,8 @@
 // byte-identical to psql's COPY ... (FORMAT csv), its tsv to COPY's text
 // format, and its jsonl must hold one valid JSON object per row, one line
 // per row; any difference fails the run with the sizes and hashes.
+// -baseline REV adds streamcat csv built from git revision REV, so a
+// change is measured before and after in the same run.
 //
 // The markdown table goes to stdout, progress to stderr. See RESULTS.md.
 package main
@@ -109,15 +111,15 @@ const (
 	catJSONL = "streamcat jsonl"
 )
 
-func tools(psql, streamcat, dsn string, vs []variant, columnar bool, keep, orderBy string) []tool {
+func tools(psql, streamcat, dsn string, vs []variant, columnar bool, keep, orderBy string, base baseline) []tool {
 	plain := func(t string) string { return "select * from " + t }
 	q := plain
 	if orderBy != "" {
 		q = func(t string) string { return "select * from " + t + " order by " + orderBy }
 	}
-	cat := func(format string, extra ...string) func(string) []string {
+	catOf := func(bin, format string, extra ...string) func(string) []string {
 		return func(t string) []string {
-			argv := []string{streamcat, "--dsn", dsn, "--format", format, "--progress", "never"}
+			argv := []string{bin, "--dsn", dsn, "--format", format, "--progress", "never"}
 			argv = append(argv, extra...)
 			if slices.Contains(extra, "--split-by") {
 				return append(argv, plain(t)) // it orders by its column itself
@@ -125,6 +127,7 @@ func tools(psql, streamcat, dsn string, vs []variant, columnar bool, keep, order
 			return append(argv, q(t))
 		}
 	}
+	cat := func(format string, extra ...string) func(string) []string { return catOf(streamcat, format, extra...) }
 	ts := []tool{
 		{name: copyCSV, kind: "copy-csv", argv: func(t string) []string {
 			return []string{psql, "-X", "-q", "-d", dsn, "-c", "COPY (" + q(t) + ") TO STDOUT WITH (FORMAT csv)"}
@@ -146,16 +149,51 @@ func tools(psql, streamcat, dsn string, vs []variant, columnar bool, keep, order
 		}
 		ts = append(ts, tool{name: catCSV + " [" + v.label + "]", kind: kind, argv: cat("csv", v.args...), env: v.env, isCat: true})
 	}
+	if base.bin != "" {
+		ts = append(ts, tool{name: base.name(), kind: "cat-csv", argv: catOf(base.bin, "csv"), isCat: true})
+	}
 	if columnar {
 		ts = append(ts, columnarTools(cat)...)
 	}
 	if keep != "" {
 		names := strings.Split(keep, ",")
 		ts = slices.DeleteFunc(ts, func(t tool) bool {
-			return t.name != copyCSV && !slices.Contains(names, t.name) && !slices.ContainsFunc(vs, func(v variant) bool { return t.name == catCSV+" ["+v.label+"]" })
+			return t.name != copyCSV && !slices.Contains(names, t.name) && t.name != base.name() &&
+				!slices.ContainsFunc(vs, func(v variant) bool { return t.name == catCSV+" ["+v.label+"]" })
 		})
 	}
 	return ts
+}
+
+// baseline is -baseline: streamcat built from another git revision,
+// measured as one more csv tool beside the working tree's, so a change is
+// measured before and after in the same run.
+type baseline struct {
+	rev string
+	bin string // "" without -baseline
+}
+
+func (b baseline) name() string { return catCSV + " @" + b.rev }
+
+// buildBaseline exports git revision rev of the module at root into dir
+// (git archive, so the repository is left as it is) and builds its
+// ./cmd/streamcat there.
+func buildBaseline(ctx context.Context, root, rev, dir string) (string, error) {
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	export := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, src)
+	if b, err := export.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("-baseline %s: git archive: %v\n%s", rev, err, b)
+	}
+	bin := filepath.Join(dir, "streamcat-base")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/streamcat")
+	build.Dir = src
+	if b, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("-baseline %s: go build ./cmd/streamcat: %v\n%s", rev, err, b)
+	}
+	return bin, nil
 }
 
 // measurement is one process run.
@@ -182,6 +220,7 @@ func main() {
 	col := flag.Bool("columnar", false, "also measure streamcat --format parquet and --format arrow")
 	orderBy := flag.String("order-by", "", "measure `select * from TABLE order by COLUMNS` instead of select * (e.g. id, for --parallel N --split-by id, whose output equals it)")
 	keep := flag.String("tools", "", "comma-separated tools to measure (psql COPY csv, the baseline, always runs); default all")
+	baseRev := flag.String("baseline", "", "also measure streamcat csv built from this git `revision` (e.g. main~3), verified like streamcat csv: before and after in one run")
 	flag.Var(&vs, "variant", "also measure streamcat csv with more environment and flags: `LABEL:[NAME=VALUE ...] [FLAG ...]` (repeatable)")
 	flag.Parse()
 	if *runs < 1 || *wideRows < 1 || *narrowRows < 1 || *hugeMB < 1 {
@@ -203,6 +242,7 @@ func main() {
 		columnar: *col,
 		tools:    *keep,
 		orderBy:  *orderBy,
+		baseRev:  *baseRev,
 	})
 	interrupted := ctx.Err() != nil
 	stop()
@@ -226,6 +266,7 @@ type config struct {
 	columnar bool   // -columnar
 	tools    string // -tools
 	orderBy  string // -order-by
+	baseRev  string // -baseline
 }
 
 func logf(format string, args ...any) {
@@ -258,6 +299,16 @@ func run(ctx context.Context, cfg config) (err error) {
 	build.Dir = root
 	if b, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/streamcat: %v\n%s", err, b)
+	}
+
+	var base baseline
+	if cfg.baseRev != "" {
+		logf("building ./cmd/streamcat at %s", cfg.baseRev)
+		bin, err := buildBaseline(ctx, root, cfg.baseRev, filepath.Join(work, "baseline"))
+		if err != nil {
+			return err
+		}
+		base = baseline{rev: cfg.baseRev, bin: bin}
 	}
 
 	logf("starting PostgreSQL")
@@ -310,7 +361,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 		logf("created %s in %.1fs", t.name, time.Since(start).Seconds())
 
-		ts := tools(psql, streamcat, dsn, cfg.variants, cfg.columnar, cfg.tools, cfg.orderBy)
+		ts := tools(psql, streamcat, dsn, cfg.variants, cfg.columnar, cfg.tools, cfg.orderBy, base)
 		ms := map[string][]measurement{}
 		// One unmeasured warm-up of the baseline.
 		if _, err := measure(ctx, ts[0], t.name, work, postmaster); err != nil {
