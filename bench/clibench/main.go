@@ -465,10 +465,18 @@ func run(ctx context.Context, cfg config) (err error) {
 		if _, ok := res.ms[catCSV]; ok {
 			target(fmt.Sprintf("%s: streamcat csv wall <= %.1fx psql COPY csv", res.name, limit), medianF(ratioOf(catCSV, copyCSV)), limit, "x")
 		}
+		if m, ok := res.ms[catCSV]; ok && m[0].serverCPU >= 0 {
+			// issue 11: what the export costs the machine, client and server
+			r := make([]float64, len(m))
+			for i, b := range res.ms[copyCSV] {
+				r[i] = (m[i].cpu + m[i].serverCPU).Seconds() / (b.cpu + b.serverCPU).Seconds()
+			}
+			target(fmt.Sprintf("%s: streamcat csv client + server CPU <= 0.9x psql COPY csv's (per run: %s)", res.name, ratioText(r)), medianF(r), 0.9, "x")
+		}
 		if _, ok := res.ms[catJSONL]; ok {
 			target(fmt.Sprintf("%s: streamcat jsonl wall <= 1.3x psql COPY csv", res.name), medianF(ratioOf(catJSONL, copyCSV)), 1.3, "x")
 		}
-		if _, ok := res.ms[catTSV]; ok {
+		if _, ok := res.ms[catTSV]; ok && len(res.ms[copyText]) > 0 {
 			fmt.Printf("- %s: (no target) streamcat tsv / psql COPY text = %s\n", res.name, ratioText(ratioOf(catTSV, copyText)))
 		}
 		for _, tl := range res.tools {
