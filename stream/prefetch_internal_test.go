@@ -68,3 +68,72 @@ func TestStream_HandOverMidwayKeepsEveryRow(t *testing.T) {
 	}
 	testdb.AssertNoAcquired(t, pool)
 }
+
+// Every way out, taken on the first row after an inline stream handed
+// reading over to its goroutine (the goroutine has just started, or is
+// starting): the goroutine ends, the rows are not drained (a million are
+// asked for), and the connection goes back; goleak checks the goroutines
+// when the package's tests end.
+func TestStream_ExitRightAfterHandOver(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: a stream never hands over (TestProducer_HandOverDue covers the rule)")
+	}
+	for _, exit := range []string{"break", "Close", "context", "Interrupt"} {
+		t.Run(exit, func(t *testing.T) {
+			var handed atomic.Int32
+			onHandOver = func() { handed.Add(1) }
+			defer func() { onHandOver = nil }()
+			pool := testdb.Pool(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			conn, err := pool.Acquire(ctx)
+			require.NoError(t, err)
+			var released atomic.Int32
+			res, err := Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
+				return conn.Query(ctx, "select g from generate_series(1, 1000000) g")
+			}, Options{}, func(error, bool) { released.Add(1); conn.Release() })
+			require.NoError(t, err)
+			defer res.Close()
+			n, stopped := 0, false
+			for _, err := range buffered.ScalarsOf[int32](res).Rows() {
+				if err != nil {
+					require.True(t, stopped, "an error only after the exit: %v", err)
+					if exit == "context" {
+						assert.ErrorIs(t, err, context.Canceled)
+					} else {
+						assert.ErrorIs(t, err, ErrInterrupted)
+					}
+					break
+				}
+				n++
+				if stopped {
+					continue // rows already sent may still come
+				}
+				if handed.Load() == 0 {
+					require.Less(t, n, 100_000, "never handed over")
+					// slower than the wire until it hands over (a spin: a
+					// Sleep this short takes a millisecond)
+					for start := time.Now(); time.Since(start) < 20*time.Microsecond; {
+					}
+					continue
+				}
+				stopped = true
+				switch exit {
+				case "Close":
+					res.Close()
+				case "context":
+					cancel()
+				case "Interrupt":
+					res.Interrupt()
+				}
+				if exit == "break" || exit == "Close" {
+					break
+				}
+			}
+			res.Close()
+			assert.Less(t, n, 1_000_000, "not drained")
+			assert.Equal(t, int32(1), released.Load(), "the connection went back once")
+			testdb.AssertNoAcquired(t, pool)
+		})
+	}
+}
