@@ -106,6 +106,10 @@ type unitOfWork struct {
 	lastAdd struct {
 		typ  reflect.Type
 		plan *trackPlan
+		// keys is the index of the type, nil if it has none; known says
+		// keys was looked up since the type or byKey's entries changed
+		keys  *keyIndex
+		known bool
 	}
 	noAutoflush int
 }
@@ -302,8 +306,19 @@ func (u *unitOfWork) keys(typ reflect.Type) *keyIndex {
 	if x == nil {
 		x = &keyIndex{}
 		u.byKey[typ] = x
+		u.lastAdd.known = false
 	}
 	return x
+}
+
+// lastAddKeyed is holdsKeyed for the type of the last object Add
+// accepted, without a map lookup per Add.
+func (u *unitOfWork) lastAddKeyed() bool {
+	if !u.lastAdd.known {
+		u.lastAdd.keys, u.lastAdd.known = u.byKey[u.lastAdd.plan.m.Go], true
+	}
+	x := u.lastAdd.keys
+	return x != nil && x.ints.len()+len(x.other) > 0
 }
 
 // lookup finds the persistent or deleting object with identity id.
@@ -403,6 +418,7 @@ func (u *unitOfWork) dropAll() {
 	u.holds.clear()
 	u.holds.mu.Unlock()
 	clear(u.byKey)
+	u.lastAdd.known = false
 	clear(u.expiredCols)
 	u.added, u.free, u.undo, u.marks = nil, nil, nil, nil
 }
@@ -453,9 +469,9 @@ func (s *Session) add(obj any) error {
 		return err
 	}
 	// Whether the session already holds obj is not looked up here, but
-	// with the rest of a batch (heldSet.addRecent); a persistent object,
+	// with the rest of a batch (heldSet.addRecentLocked); a persistent object,
 	// the usual one to be added again, is found by its key.
-	if keyKnown(o.m, o.ptr) && u.holdsKeyed(o.m.Go) {
+	if keyKnown(o.m, o.ptr) && u.lastAddKeyed() {
 		if other := u.lookupRow(o.m, o.ptr); other != nil {
 			if t := u.holds.get(o.ptr); t != nil { // obj itself (even with its key changed)
 				if t.st == deleting {
@@ -480,7 +496,7 @@ func (s *Session) add(obj any) error {
 		return fmt.Errorf("session: Add(%T): %w", obj, ErrOtherSession)
 	}
 	u.listLocked()
-	u.holds.addRecent(t)
+	u.holds.addRecentLocked(t)
 	units.mu.Unlock()
 	// the objects its ref fields point to come along (SQLAlchemy's
 	// save-update cascade)
@@ -507,7 +523,7 @@ func (u *unitOfWork) inspectAdd(obj any) (object, error) {
 	}
 	o, err := inspect("Add", obj)
 	if err == nil {
-		u.lastAdd.typ, u.lastAdd.plan = reflect.TypeOf(obj), planTracking(o.m)
+		u.lastAdd.typ, u.lastAdd.plan, u.lastAdd.known = reflect.TypeOf(obj), planTracking(o.m), false
 	}
 	return o, err
 }

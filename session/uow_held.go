@@ -18,7 +18,7 @@ import (
 // costs no map entry per row (about 20 bytes, and a hash insert that was
 // a fifth of the load's time).
 //
-// Add files its objects in batches (see addRecent): the last objects
+// Add files its objects in batches (see addRecentLocked): the last objects
 // added wait in recent until a batch is full or the session looks
 // something up.
 //
@@ -59,8 +59,8 @@ func (h *heldSet) get(p unsafe.Pointer) *tracked {
 	return h.find(p)
 }
 
-// getShared is get for other goroutines: it takes the read lock, and
-// looks through recent rather than filing it.
+// getShared is get for other goroutines, which hold units.mu: it takes
+// the read lock, and looks through recent rather than filing it.
 func (h *heldSet) getShared(p unsafe.Pointer) *tracked {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -108,7 +108,7 @@ func (h *heldSet) find(p unsafe.Pointer) *tracked {
 // recentMax is the most objects Add leaves unfiled.
 const recentMax = 256
 
-// addRecent holds t, an object Add has not looked up: whether the session
+// addRecentLocked holds t, an object Add has not looked up: whether the session
 // already holds it is settled with the rest of its batch.
 //
 // Why: looking a fresh address up in a table of 100,000 others is a cache
@@ -118,14 +118,16 @@ const recentMax = 256
 // held), so nothing it answers depends on when the lookup is made, and
 // everything that reads the set on the session's goroutine settles the
 // batch first.
-func (h *heldSet) addRecent(t *tracked) {
-	h.mu.Lock()
+//
+// The caller holds units.mu, as every reader on another goroutine does
+// (getShared is only called under it): that lock, not mu, keeps them
+// apart, and an Add takes one lock instead of two.
+func (h *heldSet) addRecentLocked(t *tracked) {
 	t.held = true
 	h.recent = append(h.recent, t)
 	if len(h.recent) >= recentMax {
 		h.settle()
 	}
-	h.mu.Unlock()
 }
 
 // settleNow files recent, if anything is waiting (session's goroutine).
