@@ -40,7 +40,10 @@ func newCSV(w io.Writer, opts Options) (*csvEncoder, error) {
 // Row writes one line: delimited.Row with csv's quoting decided inline.
 // Most values need no quotes and are appended as they are; a value of a
 // plain column (see plainColumns) is not even scanned, only compared with
-// the NULL string, which COPY quotes.
+// the NULL string, which COPY quotes. (Its own loop rather than
+// delimited.Row's call through e.field per value: BenchmarkCSV_WideRow
+// took 190-234 ns per row this way, 211-358 through delimited.Row, in
+// alternating runs on a busy machine.)
 func (e *csvEncoder) Row(values [][]byte) error {
 	if err := e.checkRow(values); err != nil {
 		return err
