@@ -37,6 +37,8 @@
 // Unique and UniqueBy change a view in place, as in the reference, and every
 // view derived from a unique one de-duplicates the same way. Freeze takes a
 // snapshot of what a view yields that can be read again and again.
+// FetchRawBatch hands a reader the rest of the block at hand as raw wire
+// values, so an encoder pays a view's per-read work once per block.
 //
 // # Column names
 //
