@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/streamcat/streamcat/internal/pgtypes"
 )
 
 // Querier runs a query: *pgx.Conn, *pgxpool.Pool, pgx.Tx and
 // *pgxpool.Conn all satisfy it.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
+type Querier = pgtypes.Querier
 
 // Types describes the types of a result that are not built in: enums,
 // composite types (their attributes), domains (their base type), arrays of
@@ -40,17 +39,6 @@ type attribute struct {
 // NewTypes returns an empty Types: built-in types only.
 func NewTypes() *Types { return &Types{m: make(map[uint32]typeDesc)} }
 
-// typeQuery describes the types in $1 and, for composites, their
-// attributes (one row per attribute; NULL attribute for other types).
-const typeQuery = `
-select t.oid, t.typname::text, t.typtype::text, t.typelem, t.typbasetype, t.typtypmod,
-       t.typelem <> 0 and t.typlen = -1, a.attname::text, a.atttypid, a.atttypmod
-from pg_catalog.pg_type t
-left join pg_catalog.pg_attribute a
-       on t.typtype = 'c' and a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped
-where t.oid = any($1::pg_catalog.oid[])
-order by t.oid, a.attnum`
-
 // LoadTypes asks the server about the types of fields that are not built
 // in, and about the types those refer to. It costs one round trip per level
 // of nesting (none when every column is built in). q must not be busy with
@@ -70,83 +58,28 @@ func (t *Types) Load(ctx context.Context, q Querier, fields []pgconn.FieldDescri
 	if t.m == nil {
 		t.m = make(map[uint32]typeDesc)
 	}
-	var pending []uint32
-	want := func(oid uint32) {
+	oids := make([]uint32, len(fields))
+	for i, f := range fields {
+		oids[i] = f.DataTypeOID
+	}
+	want := func(oid uint32) (uint32, bool) {
 		if elem, ok := builtinArrayElem(oid); ok {
 			oid = elem
 		}
-		if _, ok := t.m[oid]; ok || isBuiltinScalar(oid) {
-			return
-		}
-		for _, p := range pending {
-			if p == oid {
-				return
-			}
-		}
-		pending = append(pending, oid)
+		_, known := t.m[oid]
+		return oid, !known && !isBuiltinScalar(oid)
 	}
-	for _, f := range fields {
-		want(f.DataTypeOID)
-	}
-	for len(pending) > 0 {
-		batch := pending
-		pending = nil
-		if err := t.load(ctx, q, batch); err != nil {
-			return err
+	err := pgtypes.Load(ctx, q, oids, want, func(pt pgtypes.Type) {
+		d := typeDesc{name: pt.Name, kind: pt.Kind, elem: pt.Elem, typmod: pt.Typmod}
+		if pt.Kind == 0 { // dropped meanwhile: written as text
+			d = typeDesc{name: fmt.Sprintf("oid %d", pt.OID), kind: 'b'}
 		}
-		for _, oid := range batch {
-			d, ok := t.m[oid]
-			if !ok {
-				t.m[oid] = typeDesc{name: fmt.Sprintf("oid %d", oid), kind: 'b'} // dropped meanwhile: text
-				continue
-			}
-			switch d.kind {
-			case 'a', 'd':
-				want(d.elem)
-			case 'c':
-				for _, a := range d.attrs {
-					want(a.oid)
-				}
-			}
+		for _, a := range pt.Attrs {
+			d.attrs = append(d.attrs, attribute{name: a.Name, oid: a.OID, typmod: a.Typmod})
 		}
-	}
-	return nil
-}
-
-func (t *Types) load(ctx context.Context, q Querier, oids []uint32) error {
-	rows, err := q.Query(ctx, typeQuery, oids)
+		t.m[pt.OID] = d
+	})
 	if err != nil {
-		return fmt.Errorf("columnar: loading type information: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			oid, elem, base uint32
-			typmod          int32
-			name, typtype   string
-			isArray         bool
-			attName         *string
-			attType         *uint32
-			attMod          *int32
-		)
-		if err := rows.Scan(&oid, &name, &typtype, &elem, &base, &typmod, &isArray, &attName, &attType, &attMod); err != nil {
-			return fmt.Errorf("columnar: loading type information: %w", err)
-		}
-		d := t.m[oid]
-		d.name, d.kind = name, typtype[0]
-		switch {
-		case d.kind == 'd':
-			d.elem, d.typmod = base, typmod
-		case d.kind == 'c':
-			if attName != nil && attType != nil && attMod != nil {
-				d.attrs = append(d.attrs, attribute{name: *attName, oid: *attType, typmod: *attMod})
-			}
-		case isArray:
-			d.kind, d.elem = 'a', elem
-		}
-		t.m[oid] = d
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("columnar: loading type information: %w", err)
 	}
 	return nil

@@ -4,28 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/streamcat/streamcat/internal/pgtypes"
 )
 
 // Querier runs a query: *pgx.Conn, *pgxpool.Pool, pgx.Tx and
 // *pgxpool.Conn all satisfy it.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// typeQuery describes the types in $1 and the attributes of the composite
-// ones, one row per attribute (a row with NULL attribute for the others).
-// The OIDs are a bound parameter.
-const typeQuery = `
-select t.oid, t.typtype::text, t.typelem, coalesce(e.typdelim, ',')::text,
-       t.typbasetype, t.typelem <> 0 and t.typlen = -1, a.attname::text, a.atttypid
-from pg_catalog.pg_type t
-left join pg_catalog.pg_type e on e.oid = t.typelem
-left join pg_catalog.pg_attribute a
-       on t.typtype = 'c' and a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped
-where t.oid = any($1::pg_catalog.oid[])
-order by t.oid, a.attnum`
+type Querier = pgtypes.Querier
 
 // LoadTypeInfo asks the server about the types of fields that are not built
 // in, and about the types those refer to (array elements, attributes,
@@ -48,92 +34,34 @@ func LoadTypeInfo(ctx context.Context, q Querier, fields []pgconn.FieldDescripti
 // it had loaded until then.
 func (ti *TypeInfo) Load(ctx context.Context, q Querier, fields []pgconn.FieldDescription) error {
 	ti.init()
-	var pending []uint32
-	want := func(oid uint32) {
+	oids := make([]uint32, len(fields))
+	for i, f := range fields {
+		oids[i] = f.DataTypeOID
+	}
+	want := func(oid uint32) (uint32, bool) {
 		if elem, ok := builtinArrays[oid]; ok {
 			oid = elem // the element of a built-in array may be a catalog row type
 		}
-		if !ti.known(oid) && !contains(pending, oid) {
-			pending = append(pending, oid)
-		}
+		return oid, !ti.known(oid)
 	}
-	for _, f := range fields {
-		want(f.DataTypeOID)
-	}
-	for len(pending) > 0 {
-		batch := pending
-		pending = nil
-		if err := ti.load(ctx, q, batch); err != nil {
-			return err
-		}
-		for _, oid := range batch {
-			d, ok := ti.types[oid]
-			if !ok {
-				// Not in pg_type (dropped meanwhile): written as a string.
-				ti.types[oid] = typeDesc{kind: kindString}
-				continue
+	err := pgtypes.Load(ctx, q, oids, want, func(t pgtypes.Type) {
+		switch t.Kind {
+		case 'd':
+			ti.types[t.OID] = typeDesc{kind: kindDomain, elem: t.Elem}
+		case 'c':
+			attrs := make([]Attribute, len(t.Attrs))
+			for i, a := range t.Attrs {
+				attrs[i] = Attribute{Name: a.Name, Type: a.OID}
 			}
-			switch d.kind {
-			case kindArray, kindDomain:
-				want(d.elem)
-			case kindComposite:
-				for _, a := range d.attrs {
-					want(a.Type)
-				}
-			}
+			ti.types[t.OID] = typeDesc{kind: kindComposite, attrs: attrs}
+		case 'a':
+			ti.types[t.OID] = typeDesc{kind: kindArray, elem: t.Elem, delim: t.Delim}
+		default: // enums, other base types, and a type dropped meanwhile: text
+			ti.types[t.OID] = typeDesc{kind: kindString}
 		}
-	}
-	return nil
-}
-
-// load reads the descriptions of oids into ti.
-func (ti *TypeInfo) load(ctx context.Context, q Querier, oids []uint32) error {
-	rows, err := q.Query(ctx, typeQuery, oids)
+	})
 	if err != nil {
 		return fmt.Errorf("encode: loading type information: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			oid, elem, base uint32
-			typtype, delim  string
-			isArray         bool
-			attName         *string
-			attType         *uint32
-		)
-		if err := rows.Scan(&oid, &typtype, &elem, &delim, &base, &isArray, &attName, &attType); err != nil {
-			return fmt.Errorf("encode: loading type information: %w", err)
-		}
-		d := ti.types[oid]
-		switch {
-		case typtype == "d":
-			d = typeDesc{kind: kindDomain, elem: base}
-		case typtype == "c":
-			d.kind = kindComposite
-			if attName != nil && attType != nil {
-				d.attrs = append(d.attrs, Attribute{Name: *attName, Type: *attType})
-			}
-		case isArray:
-			d = typeDesc{kind: kindArray, elem: elem, delim: ','}
-			if len(delim) == 1 {
-				d.delim = delim[0]
-			}
-		default:
-			d = typeDesc{kind: kindString}
-		}
-		ti.types[oid] = d
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("encode: loading type information: %w", err)
-	}
 	return nil
-}
-
-func contains(s []uint32, v uint32) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
