@@ -252,6 +252,12 @@ func TestStatsAndProgress(t *testing.T) {
 	if !strings.Contains(r.stderr, "streamcat: 3 rows, 6 bytes") || !strings.Contains(r.stderr, "rows/s") {
 		t.Errorf("stats/progress missing from stderr: %q", r.stderr)
 	}
+	// the count is published every 256 rows, and exactly at the end
+	r = sc(t, "--stats", "--limit", "700", "select generate_series(1, 1000)")
+	wantOK(t, r)
+	if n := strings.Count(r.stdout, "\n"); n != 700 || !strings.Contains(r.stderr, "streamcat: 700 rows,") {
+		t.Errorf("--limit 700: %d lines, stderr %q", n, r.stderr)
+	}
 	r = sc(t, "--batch", "2", "select generate_series(1, 7)")
 	wantOK(t, r)
 	if r.stdout != "1\n2\n3\n4\n5\n6\n7\n" {
