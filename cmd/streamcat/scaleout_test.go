@@ -141,8 +141,11 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitActive(t, marker)
-		terminate(t, marker+" from sc_par_big WHERE ctid < '(") // the first slice: no lower bound
+		// the first slice's own statement (no lower bound), not just any
+		// slice's: terminated before it starts, nothing would fail
+		first := marker + " from sc_par_big WHERE ctid < '("
+		waitActive(t, first)
+		terminate(t, first)
 		_, _ = io.Copy(io.Discard, stdout)
 		_ = cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(errb.String(), "slice 1 of 3") {
