@@ -26,7 +26,9 @@ func TestLoadFollowsReferences(t *testing.T) {
 		create domain pgt_short as varchar(5);
 		create type pgt_pair as (mood pgt_mood, label pgt_short, n int4)`)
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "drop type if exists pgt_pair, pgt_mood cascade; drop domain if exists pgt_short") })
+	t.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), "drop type if exists pgt_pair, pgt_mood cascade; drop domain if exists pgt_short")
+	})
 	var pairArray uint32
 	require.NoError(t, pool.QueryRow(ctx, "select 'pgt_pair[]'::regtype::oid").Scan(&pairArray))
 
