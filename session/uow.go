@@ -140,21 +140,22 @@ func (u *unitOfWork) newTracked() *tracked {
 	return t
 }
 
-// pending iterates over the pending objects, in Add order.
-func (u *unitOfWork) pending(yield func(*tracked) bool) {
+// appendPending appends the pending objects to ts, in Add order.
+func (u *unitOfWork) appendPending(ts []*tracked) []*tracked {
 	for i, c := range u.added {
 		if i == len(u.added)-1 {
 			c = c[:len(c)-len(u.free)]
 		}
 		for j := range c {
-			if t := &c[j]; t.st == pending && t.held && !yield(t) {
-				return
+			if t := &c[j]; t.st == pending && t.held {
+				ts = append(ts, t)
 			}
 		}
 	}
+	return ts
 }
 
-// pendingCap is at least how many objects pending yields.
+// pendingCap is at least how many objects appendPending appends.
 func (u *unitOfWork) pendingCap() int { return len(u.added) * trackedChunk }
 
 // trimAdded forgets the chunks that no longer hold a pending object (all

@@ -72,9 +72,15 @@ type flushWork struct {
 func (w *flushWork) types() []*mapping.Type {
 	seen := map[*mapping.Type]bool{}
 	var out []*mapping.Type
+	var last *mapping.Type
 	for _, list := range [][]*tracked{w.inserts, w.updates, w.deletes} {
 		for _, t := range list {
-			if m := t.m(); !seen[m] {
+			m := t.m()
+			if m == last { // objects of one type come in runs
+				continue
+			}
+			last = m
+			if !seen[m] {
 				seen[m] = true
 				out = append(out, m)
 			}
@@ -123,9 +129,8 @@ func (u *unitOfWork) collectWork(op string, only []any) (*flushWork, error) {
 		}
 		sortTracked(w.inserts)
 	} else {
-		for t := range u.pending { // already in Add order
-			consider(t)
-		}
+		w.inserts = u.appendPending(w.inserts) // already in Add order
+		found = len(w.inserts) > 0
 		for _, x := range u.byKey {
 			for t := range x.all {
 				consider(t)
