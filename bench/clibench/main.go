@@ -44,6 +44,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streamcat/streamcat/internal/procstat"
 	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/localpg"
 )
@@ -322,9 +323,9 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 	}()
 	dsn := pg.DSN()
-	began, load0 := time.Now(), loadavg()
+	began, load0 := time.Now(), procstat.Loadavg()
 	var version string
-	postmaster := postmasterPID(pg.Dir())
+	postmaster := procstat.PostmasterPID(pg.Dir())
 
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
@@ -396,7 +397,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	// The report.
 	fmt.Printf("clibench: %s, %d CPUs, GOMAXPROCS %d, %s\n", runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), version)
 	fmt.Printf("started %s, took %s; load average (1/5/15 min) at start %s, at end %s\n",
-		began.Format(time.RFC3339), time.Since(began).Round(time.Second), load0, loadavg())
+		began.Format(time.RFC3339), time.Since(began).Round(time.Second), load0, procstat.Loadavg())
 	fmt.Printf("%d measured runs per tool, rotating order; medians; ratio = median over runs of (tool wall / psql COPY csv wall in the same run), [min-max]\n\n", cfg.runs)
 	fmt.Println("| table | rows | tool | wall s | MB/s | rows/s | peak RSS MiB | client CPU s | server CPU s | other CPU s | output MB | wall / COPY csv |")
 	fmt.Println("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -629,12 +630,12 @@ func measure(ctx context.Context, tl tool, table, dir string, postmaster int) (m
 	cmd.Stderr = &stderr
 	cmd.Env = append(childEnv(), tl.env...)
 
-	srv0 := serverCPU(postmaster)
-	busy0 := machineBusy()
+	srv0 := procstat.ExitedChildrenCPU(postmaster)
+	busy0 := procstat.MachineBusy()
 	start := time.Now()
 	err = cmd.Run()
 	m.wall = time.Since(start)
-	busy := machineBusy() - busy0
+	busy := procstat.MachineBusy() - busy0
 	f.Close()
 	if err != nil {
 		return m, fmt.Errorf("%s: %v\n%s", argv[0], err, stderr.String())
@@ -653,7 +654,7 @@ func measure(ctx context.Context, tl tool, table, dir string, postmaster int) (m
 		// The backends' CPU reaches the postmaster's cutime/cstime when it
 		// reaps them, just after the client has gone.
 		time.Sleep(300 * time.Millisecond)
-		if srv1 := serverCPU(postmaster); srv1 >= 0 {
+		if srv1 := procstat.ExitedChildrenCPU(postmaster); srv1 >= 0 {
 			m.serverCPU = srv1 - srv0
 			if busy >= 0 {
 				m.otherCPU = max(0, busy-m.cpu-m.serverCPU)
@@ -757,90 +758,6 @@ func childEnv() []string {
 		env = append(env, kv)
 	}
 	return env
-}
-
-// postmasterPID reads the server's pid from its data directory (0 if it
-// cannot).
-func postmasterPID(clusterDir string) int {
-	b, err := os.ReadFile(filepath.Join(clusterDir, "data", "postmaster.pid"))
-	if err != nil {
-		return 0
-	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil {
-		return 0
-	}
-	return pid
-}
-
-// serverCPU is the CPU time of the postmaster's exited children (cutime +
-// cstime from /proc/PID/stat): each backend's time is added when it exits.
-// It returns -1 when unknown.
-func serverCPU(pid int) time.Duration {
-	if pid == 0 {
-		return -1
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return -1
-	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is field 3, cutime 16 and cstime 17.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return -1
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	if len(fields) < 15 {
-		return -1
-	}
-	cu, err1 := strconv.ParseInt(fields[13], 10, 64)
-	cs, err2 := strconv.ParseInt(fields[14], 10, 64)
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	const clkTck = 100 // USER_HZ on Linux
-	return time.Duration(cu+cs) * time.Second / clkTck
-}
-
-// machineBusy is the CPU time all CPUs have spent not idle since boot (the
-// first line of /proc/stat: user, nice, system, irq, softirq, steal), or -1.
-// Minus the tool's and the server's own time it shows how much else ran on
-// the machine during a measurement: the noise.
-func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return -1
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return -1
-	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} {
-		v, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return -1
-		}
-		ticks += v
-	}
-	const clkTck = 100
-	return time.Duration(ticks) * time.Second / clkTck
-}
-
-// loadavg is the first three fields of /proc/loadavg.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "n/a"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "n/a"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // moduleRoot is the directory of go.mod for the current directory.
