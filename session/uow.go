@@ -140,14 +140,25 @@ func (u *unitOfWork) newTracked() *tracked {
 	return t
 }
 
+// handedOut is chunk i of added, as far as Add has used it.
+func (u *unitOfWork) handedOut(i int) []tracked {
+	c := u.added[i]
+	if i == len(u.added)-1 {
+		c = c[:len(c)-len(u.free)]
+	}
+	return c
+}
+
+// isPending reports whether a record of added is a pending object the
+// session still holds (not flushed, expunged, or an Add's repeat).
+func (t *tracked) isPending() bool { return t.st == pending && t.held }
+
 // appendPending appends the pending objects to ts, in Add order.
 func (u *unitOfWork) appendPending(ts []*tracked) []*tracked {
-	for i, c := range u.added {
-		if i == len(u.added)-1 {
-			c = c[:len(c)-len(u.free)]
-		}
+	for i := range u.added {
+		c := u.handedOut(i)
 		for j := range c {
-			if t := &c[j]; t.st == pending && t.held {
+			if t := &c[j]; t.isPending() {
 				ts = append(ts, t)
 			}
 		}
@@ -159,18 +170,16 @@ func (u *unitOfWork) appendPending(ts []*tracked) []*tracked {
 func (u *unitOfWork) pendingCap() int { return len(u.added) * trackedChunk }
 
 // trimAdded forgets the chunks that no longer hold a pending object (all
-// of them after a full flush), so that pending stays short; the records
-// stay alive as long as something else refers to them.
+// of them after a full flush), so that appendPending stays short; the
+// records stay alive as long as something else refers to them. The last
+// chunk stays: Add still hands out its records.
 func (u *unitOfWork) trimAdded() {
 	keep := u.added[:0]
-	for i, c := range u.added {
-		last := i == len(u.added)-1
-		if last {
-			c = c[:len(c)-len(u.free)]
-		}
-		live := last
+	for i := range u.added {
+		c := u.handedOut(i)
+		live := i == len(u.added)-1
 		for j := 0; j < len(c) && !live; j++ {
-			live = c[j].st == pending && c[j].held
+			live = c[j].isPending()
 		}
 		if live {
 			keep = append(keep, u.added[i])

@@ -5,12 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,9 +60,7 @@ func copyRows(ctx context.Context, tx flushConn, u *unitOfWork, m *mapping.Type,
 		describe := "select " + cols + " from " + m.Ident.Sanitize()
 		name := ""
 		if conn.Config().DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
-			h := fnv.New64a()
-			h.Write([]byte(describe))
-			name = "streamcat_copycols_" + strconv.FormatUint(h.Sum64(), 36)
+			name = preparedName("streamcat_copycols_", describe)
 		}
 		sd, err := conn.Prepare(ctx, name, describe)
 		if err != nil {
@@ -182,7 +178,6 @@ func copyEncFor(typ reflect.Type, oid uint32) copyEnc {
 // io.Reader: each Read encodes rows until it can fill the caller's buffer.
 type copyWriter struct {
 	tm   *pgtype.Map
-	m    *mapping.Type
 	cols []copyCol
 	ts   []*tracked
 	next int // ts[next] is the next row to encode
@@ -206,7 +201,7 @@ type copyWriter struct {
 const copyHeader = "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 func newCopyWriter(tm *pgtype.Map, m *mapping.Type, sh insertShape, sd *pgconn.StatementDescription, ts []*tracked, u *unitOfWork, j *journal) *copyWriter {
-	w := &copyWriter{tm: tm, m: m, ts: ts, u: u, j: j,
+	w := &copyWriter{tm: tm, ts: ts, u: u, j: j,
 		slab: &structSlab{typ: m.Go}, held: u.holdsKeyed(m.Go),
 		cols: make([]copyCol, len(sh.write)),
 		buf:  make([]byte, 0, 80<<10),

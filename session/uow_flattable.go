@@ -84,15 +84,6 @@ func (ft *flatTable[K]) get(k K) *tracked {
 	}
 }
 
-// peek reads k's home slot and returns a word of it, for a caller that
-// wants the slot in the cache before it looks k up.
-func (ft *flatTable[K]) peek(k K) uintptr {
-	if len(ft.slots) == 0 {
-		return 0
-	}
-	return uintptr(ft.slots[ft.home(k)].k)
-}
-
 // put files t under k (replacing what was there).
 func (ft *flatTable[K]) put(k K, t *tracked) {
 	if (ft.n+1)*4 > len(ft.slots)*3 { // at most three quarters full

@@ -32,8 +32,6 @@ type heldSet struct {
 	recent []*tracked  // added, not in m yet; may repeat an object (see settle)
 	ranges []heldRange // sorted by base address, not overlapping
 	ranged int         // objects held through ranges
-	// touched keeps settle's loads from being optimised away
-	touched uintptr
 }
 
 // heldRange is a Select's slice of objects and the matching slice of
@@ -112,8 +110,9 @@ const recentMax = 256
 // already holds it is settled with the rest of its batch.
 //
 // Why: looking a fresh address up in a table of 100,000 others is a cache
-// miss, the largest part of an Add; a batch of lookups, made one after
-// another, lets the processor wait for many of those misses at once. Add
+// miss, the largest part of an Add; in a short loop over a batch, whose
+// iterations do not depend on each other, the processor can wait for
+// several of those misses at once. Add
 // returns the same either way (an object added again is simply still
 // held), so nothing it answers depends on when the lookup is made, and
 // everything that reads the set on the session's goroutine settles the
@@ -148,14 +147,6 @@ func (h *heldSet) settle() {
 		return
 	}
 	h.m.grow(len(h.recent))
-	// touch every home slot first: independent loads, whose cache misses
-	// overlap, where a lookup and its insert one after another wait for
-	// each miss in turn
-	var touch uintptr
-	for _, t := range h.recent {
-		touch += h.m.peek(uintptr(t.ptr))
-	}
-	h.touched = touch
 	for i, t := range h.recent {
 		if old := h.find(t.ptr); old != nil {
 			if old.st == deleting {

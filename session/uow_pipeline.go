@@ -46,9 +46,7 @@ func insertPipelined(ctx context.Context, tx flushConn, m *mapping.Type, sh inse
 		return ts, nil
 	}
 	sql := insertSQL(m, sh, per)
-	h := fnv.New64a()
-	h.Write([]byte(sql))
-	name := "streamcat_insert_" + strconv.FormatUint(h.Sum64(), 36)
+	name := preparedName("streamcat_insert_", sql)
 	p := &insertPipeline{m: m, sh: sh, j: j, conn: conn, order: newKeyOrder(m, sh)}
 	p.tracer, _ = conn.Config().Tracer.(pgx.QueryTracer)
 	defer func() {
@@ -97,6 +95,15 @@ func insertPipelined(ctx context.Context, tx flushConn, m *mapping.Type, sh inse
 		}
 	}
 	return ts[full*per:], nil
+}
+
+// preparedName is the name a flush prepares sql under on a connection:
+// made from its text, so that the next flush of the same shape finds it in
+// pgx's list of the connection's prepared statements.
+func preparedName(prefix, sql string) string {
+	h := fnv.New64a()
+	h.Write([]byte(sql))
+	return prefix + strconv.FormatUint(h.Sum64(), 36)
 }
 
 // insertPipeline is one flush's pipeline of INSERT chunks.

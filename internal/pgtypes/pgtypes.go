@@ -7,6 +7,7 @@ package pgtypes
 
 import (
 	"context"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -62,7 +63,7 @@ order by t.oid, a.attnum`
 func Load(ctx context.Context, q Querier, oids []uint32, want func(oid uint32) (uint32, bool), add func(Type)) error {
 	var pending []uint32
 	ask := func(oid uint32) {
-		if oid, ok := want(oid); ok && !contains(pending, oid) {
+		if oid, ok := want(oid); ok && !slices.Contains(pending, oid) {
 			pending = append(pending, oid)
 		}
 	}
@@ -143,13 +144,4 @@ func read(ctx context.Context, q Querier, oids []uint32) (map[uint32]*Type, erro
 		}
 	}
 	return out, rows.Err()
-}
-
-func contains(s []uint32, v uint32) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
