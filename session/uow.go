@@ -43,6 +43,8 @@ const (
 	fExpired trackFlags = 1 << iota // reload at the next load through the session
 	fRanged                         // one of a Select's records, found through a heldRange
 	fEarly                          // inserted: snapshot and key taken during the flush (journal.settleEarly)
+	fQueued                         // added, waiting in heldSet.queue to be filed by address
+	fSuspect                        // queued though the filter had seen its address (heldSet.addLocked)
 )
 
 func (t *tracked) has(f trackFlags) bool { return t.flags&f != 0 }
@@ -129,15 +131,17 @@ func (s *Session) uow() *unitOfWork {
 // one allocation per chunk instead of one per object.
 const trackedChunk = 256
 
-// newTracked returns a zeroed record from the current chunk, for Add.
-func (u *unitOfWork) newTracked() *tracked {
+// newTracked hands out a zeroed record for Add: c[i], where c is the
+// current chunk.
+func (u *unitOfWork) newTracked() (c []tracked, i int) {
 	if len(u.free) == 0 {
 		u.free = make([]tracked, trackedChunk)
 		u.added = append(u.added, u.free)
 	}
-	t := &u.free[0]
+	c = u.added[len(u.added)-1]
+	i = len(c) - len(u.free)
 	u.free = u.free[1:]
-	return t
+	return c, i
 }
 
 // handedOut is chunk i of added, as far as Add has used it.
@@ -478,8 +482,8 @@ func (s *Session) add(obj any) error {
 	if err != nil {
 		return err
 	}
-	// Whether the session already holds obj is not looked up here, but
-	// with the rest of a batch (heldSet.addRecentLocked); a persistent object,
+	// Whether the session already holds obj is mostly not looked up in
+	// the table of held objects (heldSet.addLocked); a persistent object,
 	// the usual one to be added again, is found by its key.
 	if keyKnown(o.m, o.ptr) && u.lastAddKeyed() {
 		if other := u.lookupRow(o.m, o.ptr); other != nil {
@@ -495,7 +499,8 @@ func (s *Session) add(obj any) error {
 	}
 	plan := u.lastAdd.plan // inspectAdd left obj's there
 	u.seq++
-	t := u.newTracked()
+	c, i := u.newTracked()
+	t := &c[i]
 	*t = tracked{ptr: o.ptr, plan: plan, st: pending, seq: u.seq}
 	// no other session may hold it, checked and taken in one step, so two
 	// sessions adding one object at once cannot both have it
@@ -506,7 +511,7 @@ func (s *Session) add(obj any) error {
 		return fmt.Errorf("session: Add(%T): %w", obj, ErrOtherSession)
 	}
 	u.listLocked()
-	u.holds.addRecentLocked(t)
+	u.holds.addLocked(c, i)
 	units.mu.Unlock()
 	// the objects its ref fields point to come along (SQLAlchemy's
 	// save-update cascade)

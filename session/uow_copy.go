@@ -177,10 +177,11 @@ func copyEncFor(typ reflect.Type, oid uint32) copyEnc {
 // copyWriter is the binary COPY stream of one flush's objects, as an
 // io.Reader: each Read encodes rows until it can fill the caller's buffer.
 type copyWriter struct {
-	tm   *pgtype.Map
-	cols []copyCol
-	ts   []*tracked
-	next int // ts[next] is the next row to encode
+	tm    *pgtype.Map
+	cols  []copyCol
+	ts    []*tracked
+	next  int // ts[next] is the next row to encode
+	filed int // ts[:filed] are filed by address (heldSet.fileQueued)
 
 	u    *unitOfWork
 	j    *journal
@@ -212,6 +213,9 @@ func newCopyWriter(tm *pgtype.Map, m *mapping.Type, sh insertShape, sd *pgconn.S
 		w.cols[i] = copyCol{f: f, oid: oid, enc: copyEncFor(f.Type, oid)}
 	}
 	u.reserve(m.Go, len(ts))
+	u.holds.mu.Lock()
+	u.holds.m.grow(len(ts))
+	u.holds.mu.Unlock()
 	j.early = slices.Grow(j.early, len(ts))
 	w.buf = append(w.buf, copyHeader...)
 	return w
@@ -241,6 +245,13 @@ func (w *copyWriter) Read(p []byte) (int, error) {
 		}
 		w.next++
 		w.j.settleEarly(w.u, t, w.slab, w.held)
+	}
+	if w.filed < w.next {
+		h := &w.u.holds
+		h.mu.Lock()
+		h.fileQueued(w.ts[w.filed:w.next])
+		h.mu.Unlock()
+		w.filed = w.next
 	}
 	n := copy(p, w.buf[w.off:])
 	w.off += n

@@ -84,6 +84,26 @@ func (ft *flatTable[K]) get(k K) *tracked {
 	}
 }
 
+// putNew files t under k unless k is there already, in which case it
+// returns the record filed under k and changes nothing: one probe where a
+// get and a put would make two (the get's miss is the insert's slot).
+func (ft *flatTable[K]) putNew(k K, t *tracked) *tracked {
+	if (ft.n+1)*4 > len(ft.slots)*3 {
+		ft.resize(max(16, 2*len(ft.slots)))
+	}
+	for i := ft.home(k); ; i = ft.next(i) {
+		s := &ft.slots[i]
+		if s.t == nil {
+			s.k, s.t = k, t
+			ft.n++
+			return nil
+		}
+		if s.k == k {
+			return s.t
+		}
+	}
+}
+
 // put files t under k (replacing what was there).
 func (ft *flatTable[K]) put(k K, t *tracked) {
 	if (ft.n+1)*4 > len(ft.slots)*3 { // at most three quarters full

@@ -190,9 +190,14 @@ func (s *Session) flush(ctx context.Context, op string, only []any) error {
 		return err
 	}
 	u := s.work
-	if u == nil || u.holds.len() == 0 {
+	if u == nil || u.holds.empty() {
 		return nil
 	}
+	// the queue of added objects stays unfiled (a COPY files it while the
+	// server inserts), but must list distinct objects
+	u.holds.mu.Lock()
+	u.holds.resolveSuspects()
+	u.holds.mu.Unlock()
 	w, err := u.collectWork(op, only)
 	if err != nil || w == nil {
 		return err
@@ -578,6 +583,7 @@ func (u *unitOfWork) settle(done *flushed, j *journal, inTx bool) {
 		u.rekey(t, old)
 	}
 	u.trimAdded()
+	u.holds.settleNow() // what the flush did not file (a COPY files its rows as it sends them)
 }
 
 // snapshotSlabs gives the new snapshots of inserted objects their memory

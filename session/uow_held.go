@@ -18,20 +18,29 @@ import (
 // costs no map entry per row (about 20 bytes, and a hash insert that was
 // a fifth of the load's time).
 //
-// Add files its objects in batches (see addRecentLocked): the last objects
-// added wait in recent until a batch is full or the session looks
-// something up.
+// Add does not file its objects in the table (see addLocked): they wait
+// in queue, and a Bloom filter over every filed and queued address tells
+// Add, without a table lookup, that an object is new. The queue is filed
+// when the session looks something up, or, in a flush that sends the
+// objects by COPY, by the connection's sending goroutine while the server
+// inserts the rows (fileQueued).
 //
 // The session's goroutine reads the set without the lock and changes it
 // under mu; other goroutines (another session's Add, ObjectSession) read
 // it under mu, through getShared. A record's held flag is written under
-// mu for the same reason: they read it for ranged records.
+// mu for the same reason: they read it for ranged records. Add changes
+// queue and filter under units.mu instead, which every reader on another
+// goroutine holds (getShared is only called under it).
 type heldSet struct {
 	mu     sync.RWMutex
 	m      flatTable[uintptr]
-	recent []*tracked  // added, not in m yet; may repeat an object (see settle)
-	ranges []heldRange // sorted by base address, not overlapping
-	ranged int         // objects held through ranges
+	filter addrFilter // every address in m and queue (and some let go since)
+	// queue: added, not in m yet, in Add order; a record's fQueued says
+	// it still waits (a COPY's sending goroutine may have filed it)
+	queue    recordQueue
+	suspects int         // queued records the filter let in with a "maybe" (fSuspect)
+	ranges   []heldRange // sorted by base address, not overlapping
+	ranged   int         // objects held through ranges
 }
 
 // heldRange is a Select's slice of objects and the matching slice of
@@ -50,22 +59,35 @@ func (h *heldSet) len() int {
 	return h.m.len() + h.ranged
 }
 
+// empty reports whether the set holds nothing, without filing the queue.
+func (h *heldSet) empty() bool { return h.m.len() == 0 && h.ranged == 0 && h.queue.len() == 0 }
+
 // get returns the record of the object at p, or nil (session's
-// goroutine).
+// goroutine). An address the filter has not seen is not looked for in
+// the table, and does not make the queue be filed.
 func (h *heldSet) get(p unsafe.Pointer) *tracked {
+	if t := h.findRanged(p); t != nil {
+		return t
+	}
+	if !h.filter.mayHold(uintptr(p)) {
+		return nil
+	}
 	h.settleNow()
-	return h.find(p)
+	return h.m.get(uintptr(p))
 }
 
 // getShared is get for other goroutines, which hold units.mu: it takes
-// the read lock, and looks through recent rather than filing it.
+// the read lock, and looks through the queue rather than filing it.
 func (h *heldSet) getShared(p unsafe.Pointer) *tracked {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if t := h.find(p); t != nil {
 		return t
 	}
-	for _, t := range h.recent {
+	if h.queue.len() == 0 || !h.filter.mayHold(uintptr(p)) {
+		return nil
+	}
+	for t := range h.queue.all {
 		if t.ptr == p && t.held {
 			return t
 		}
@@ -73,11 +95,16 @@ func (h *heldSet) getShared(p unsafe.Pointer) *tracked {
 	return nil
 }
 
-// find looks p up in the table and the ranges (not in recent).
+// find looks p up in the table and the ranges (not in the queue).
 func (h *heldSet) find(p unsafe.Pointer) *tracked {
 	if t := h.m.get(uintptr(p)); t != nil {
 		return t
 	}
+	return h.findRanged(p)
+}
+
+// findRanged looks p up in the ranges.
+func (h *heldSet) findRanged(p unsafe.Pointer) *tracked {
 	if len(h.ranges) == 0 {
 		return nil
 	}
@@ -103,62 +130,140 @@ func (h *heldSet) find(p unsafe.Pointer) *tracked {
 	return nil
 }
 
-// recentMax is the most objects Add leaves unfiled.
-const recentMax = 256
-
-// addRecentLocked holds t, an object Add has not looked up: whether the session
-// already holds it is settled with the rest of its batch.
+// addLocked holds t, a new record for an object Add was given (session's
+// goroutine, under units.mu).
 //
-// Why: looking a fresh address up in a table of 100,000 others is a cache
-// miss, the largest part of an Add; in a short loop over a batch, whose
-// iterations do not depend on each other, the processor can wait for
-// several of those misses at once. Add
-// returns the same either way (an object added again is simply still
-// held), so nothing it answers depends on when the lookup is made, and
-// everything that reads the set on the session's goroutine settles the
-// batch first.
+// Why not file it now: looking a fresh address up in a table of 100,000
+// others is a cache miss or two, the largest part of an Add. The filter
+// answers for most objects that the session does not hold them, and such
+// an object only waits in the queue. One the filter is not sure of is
+// looked up in the table; if it is not there, it may still be queued (an
+// object added twice, or the filter's false positive), so it is queued as
+// a suspect, settled exactly before anything uses the queue as a list of
+// distinct objects (resolveSuspects, settle).
 //
-// The caller holds units.mu, as every reader on another goroutine does
-// (getShared is only called under it): that lock, not mu, keeps them
-// apart, and an Add takes one lock instead of two.
-func (h *heldSet) addRecentLocked(t *tracked) {
+// Add returns the same either way (an object added again is simply still
+// held), so nothing it answers depends on when the filing is done.
+func (h *heldSet) addLocked(c []tracked, i int) {
+	t := &c[i]
+	p := t.ptr
 	t.held = true
-	h.recent = append(h.recent, t)
-	if len(h.recent) >= recentMax {
-		h.settle()
+	if old := h.findRanged(p); old != nil {
+		repeat(old, t)
+		return
 	}
+	if h.filter.mayHold(uintptr(p)) {
+		if old := h.m.get(uintptr(p)); old != nil {
+			repeat(old, t)
+			return
+		}
+		t.set(fSuspect, true)
+		h.suspects++
+	}
+	h.remember(p)
+	t.set(fQueued, true)
+	h.queue.push(c, i)
 }
 
-// settleNow files recent, if anything is waiting (session's goroutine).
+// repeat settles an Add of an object the set holds already: it keeps its
+// first record, which the repeat leaves as it was, except that an object
+// marked for deletion is kept after all; the repeat's record is let go.
+func repeat(old, t *tracked) {
+	if old.st == deleting {
+		old.st = persistent
+	}
+	t.held, t.st = false, 0
+	t.set(fQueued|fSuspect, false)
+}
+
+// remember adds p to the filter, rebuilding it first when it is full.
+func (h *heldSet) remember(p unsafe.Pointer) {
+	if h.filter.full() {
+		h.filter.reset(h.m.len() + h.queue.len())
+		for t := range h.m.all {
+			h.filter.add(uintptr(t.ptr))
+		}
+		for t := range h.queue.all {
+			h.filter.add(uintptr(t.ptr))
+		}
+	}
+	h.filter.add(uintptr(p))
+}
+
+// unseen marks a suspect's address in resolveSuspects before its first
+// record is met.
+var unseen tracked
+
+// resolveSuspects finds the queued records that repeat an earlier queued
+// record of the same object and lets them go (repeat), so that the queue
+// lists distinct objects without being filed (session's goroutine, with
+// mu held or no other goroutine reading). One pass over the queue with a
+// small table of the suspects' addresses: the suspects are the only
+// records that can repeat an earlier one (an earlier record put the
+// object's bits in the filter), and the table lookups they made in
+// addLocked already ruled out the filed objects.
+func (h *heldSet) resolveSuspects() {
+	if h.suspects == 0 {
+		return
+	}
+	// a suspect's address: its first queued record (unseen: none yet)
+	var seen flatTable[uintptr]
+	for t := range h.queue.all {
+		if t.has(fSuspect) {
+			seen.put(uintptr(t.ptr), &unseen)
+		}
+	}
+	for t := range h.queue.all {
+		switch first := seen.get(uintptr(t.ptr)); first {
+		case nil: // not a suspect's address
+		case &unseen:
+			seen.put(uintptr(t.ptr), t)
+		default:
+			repeat(first, t)
+		}
+		t.set(fSuspect, false)
+	}
+	h.suspects = 0
+}
+
+// settleNow files the queue, if anything is waiting (session's goroutine).
 func (h *heldSet) settleNow() {
-	if len(h.recent) > 0 {
+	if h.queue.len() > 0 {
 		h.mu.Lock()
 		h.settle()
 		h.mu.Unlock()
 	}
 }
 
-// settle files the objects in recent (with mu held). An object the set
-// already holds (added again, or loaded before) keeps its first record,
-// which Add's repeat leaves as it was, except that an object marked for
-// deletion is kept after all; the repeat's record is let go.
+// settle files the queued records (with mu held). A suspect that repeats
+// an object filed before it is let go (repeat).
 func (h *heldSet) settle() {
-	if len(h.recent) == 0 {
+	if h.queue.len() == 0 {
 		return
 	}
-	h.m.grow(len(h.recent))
-	for i, t := range h.recent {
-		if old := h.find(t.ptr); old != nil {
-			if old.st == deleting {
-				old.st = persistent
-			}
-			t.held, t.st = false, 0
-		} else {
+	h.m.grow(h.queue.len())
+	for t := range h.queue.all {
+		t.set(fQueued|fSuspect, false)
+		if old := h.m.putNew(uintptr(t.ptr), t); old != nil && old != t {
+			repeat(old, t)
+		}
+	}
+	h.queue.reset()
+	h.suspects = 0
+}
+
+// fileQueued files those of ts that wait in the queue (with mu held), for
+// a flush whose sending goroutine does it while the server inserts: ts
+// are distinct (resolveSuspects ran before the flush collected them), so
+// no lookup is needed. The queue keeps listing them until the next
+// settle, which skips them.
+func (h *heldSet) fileQueued(ts []*tracked) {
+	for _, t := range ts {
+		if t.has(fQueued) && t.held {
+			t.set(fQueued, false)
 			h.m.put(uintptr(t.ptr), t)
 		}
-		h.recent[i] = nil
 	}
-	h.recent = h.recent[:0]
 }
 
 // put holds t (with mu held).
@@ -169,6 +274,7 @@ func (h *heldSet) put(t *tracked) {
 			h.ranged++
 		}
 	} else {
+		h.remember(t.ptr)
 		h.m.put(uintptr(t.ptr), t)
 	}
 	t.held = true
@@ -229,10 +335,13 @@ func (h *heldSet) all(yield func(*tracked) bool) {
 
 // clear lets everything go (with mu held).
 func (h *heldSet) clear() {
-	for _, t := range h.recent {
+	for t := range h.queue.all {
 		t.held = false
+		t.set(fQueued|fSuspect, false)
 	}
-	h.recent = h.recent[:0]
+	h.queue.reset()
+	h.suspects = 0
+	h.filter.clear()
 	h.m.clear()
 	h.ranges, h.ranged = nil, 0
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -155,4 +156,62 @@ func TestUnitOfWork_TwoSessionsAddingManyAtOnce(t *testing.T) {
 	assert.Equal(t, won[a], a.New(), "a holds what it won, in Add order")
 	assert.Equal(t, won[b], b.New())
 	assert.Equal(t, 2*len(shared)+len(shared), len(a.New())+len(b.New()))
+}
+
+// Add leaves a new object unfiled (a filter tells it that the object is
+// new), and a COPY flush files the objects while it sends their rows.
+// Objects added again while they wait, and a COPY the server refuses at its
+// last row, change nothing of what the session answers: each object is
+// held once, another session sees it held, and the next flush writes each
+// row once.
+func TestUnitOfWork_QueuedObjectsThroughAFailedAndARepeatedCopy(t *testing.T) {
+	m, log, pool := uowFixture(t)
+	ctx := context.Background()
+	s, other := uowSession(t, m), uowSession(t, m)
+	const n = 3000
+	nodes := make([]*uNode, n)
+	for i := range nodes {
+		nodes[i] = &uNode{ID: int64(i + 1), Label: "n"}
+		require.NoError(t, s.Add(nodes[i]))
+		if i%500 == 499 { // added again while queued, with thousands of others
+			require.NoError(t, s.Add(nodes[i/2]))
+			require.NoError(t, s.Add(nodes[i]))
+		}
+	}
+	assert.ErrorIs(t, other.Add(nodes[1500]), session.ErrOtherSession, "another session sees a queued object")
+	assert.Same(t, s, session.ObjectSession(nodes[0]))
+
+	_, err := pool.Exec(ctx, "insert into uow_nodes (id, label) values ($1, 'taken')", n)
+	require.NoError(t, err)
+	log.reset()
+	err = s.Flush(ctx)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr, "the last row's key is taken")
+	assert.Equal(t, "23505", pgErr.Code)
+	assert.Equal(t, []string{`COPY "uow_nodes"`}, log.matching("copy"))
+	assert.Equal(t, int64(1), scalar[int64](t, pool, "select count(*) from uow_nodes"), "nothing written")
+
+	require.Len(t, s.New(), n, "each object pending once, after the COPY filed them")
+	assert.ErrorIs(t, other.Add(nodes[10]), session.ErrOtherSession)
+	for _, x := range []*uNode{nodes[0], nodes[n/2], nodes[n-1]} {
+		assert.True(t, s.Contains(x))
+		require.NoError(t, s.Add(x), "again, filed now")
+	}
+	require.Len(t, s.New(), n)
+
+	_, err = pool.Exec(ctx, "delete from uow_nodes")
+	require.NoError(t, err)
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, int64(n), scalar[int64](t, pool, "select count(*) from uow_nodes"))
+	assert.Empty(t, s.New())
+	got, err := session.GetOne[uNode](ctx, s, int64(1234))
+	require.NoError(t, err)
+	assert.Same(t, nodes[1233], got)
+	count := 0
+	for range s.Objects() {
+		count++
+	}
+	assert.Equal(t, n, count)
+	require.NoError(t, s.Expunge(nodes[1500]))
+	require.NoError(t, other.Add(nodes[1500]), "expunged, it may join another session")
 }
