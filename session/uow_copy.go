@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -216,7 +215,7 @@ func newCopyWriter(tm *pgtype.Map, m *mapping.Type, sh insertShape, sd *pgconn.S
 	u.holds.mu.Lock()
 	u.holds.m.grow(len(ts))
 	u.holds.mu.Unlock()
-	j.early = slices.Grow(j.early, len(ts))
+	j.early = append(j.early, ts) // settleEarly marks those it settles
 	w.buf = append(w.buf, copyHeader...)
 	return w
 }

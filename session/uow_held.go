@@ -206,29 +206,43 @@ func (h *heldSet) resolveSuspects() {
 	if h.suspects == 0 {
 		return
 	}
-	// a suspect's address: its first queued record (unseen: none yet)
+	// a suspect's address: its first queued record (unseen: none yet);
+	// a filter of their own in front, which fits in the first-level cache,
+	// so that most records cost a bit test, not a table lookup
 	var seen flatTable[uintptr]
-	for t := range h.queue.all {
-		if t.has(fSuspect) {
-			seen.put(uintptr(t.ptr), &unseen)
+	var maybe addrFilter
+	maybe.reset(h.suspects)
+	for _, r := range h.queue.runs {
+		for i := range r {
+			if t := &r[i]; t.has(fSuspect) && t.has(fQueued) {
+				seen.put(uintptr(t.ptr), &unseen)
+				maybe.add(uintptr(t.ptr))
+			}
 		}
 	}
-	for t := range h.queue.all {
-		switch first := seen.get(uintptr(t.ptr)); first {
-		case nil: // not a suspect's address
-		case &unseen:
-			seen.put(uintptr(t.ptr), t)
-		default:
-			repeat(first, t)
+	for _, r := range h.queue.runs {
+		for i := range r {
+			t := &r[i]
+			if !t.has(fQueued) || !maybe.mayHold(uintptr(t.ptr)) {
+				continue
+			}
+			switch first := seen.get(uintptr(t.ptr)); first {
+			case nil: // not a suspect's address
+			case &unseen:
+				seen.put(uintptr(t.ptr), t)
+			default:
+				repeat(first, t)
+				h.queue.n--
+			}
+			t.set(fSuspect, false)
 		}
-		t.set(fSuspect, false)
 	}
 	h.suspects = 0
 }
 
 // settleNow files the queue, if anything is waiting (session's goroutine).
 func (h *heldSet) settleNow() {
-	if h.queue.len() > 0 {
+	if !h.queue.empty() {
 		h.mu.Lock()
 		h.settle()
 		h.mu.Unlock()
@@ -238,7 +252,7 @@ func (h *heldSet) settleNow() {
 // settle files the queued records (with mu held). A suspect that repeats
 // an object filed before it is let go (repeat).
 func (h *heldSet) settle() {
-	if h.queue.len() == 0 {
+	if h.queue.empty() {
 		return
 	}
 	h.m.grow(h.queue.len())
@@ -262,6 +276,7 @@ func (h *heldSet) fileQueued(ts []*tracked) {
 		if t.has(fQueued) && t.held {
 			t.set(fQueued, false)
 			h.m.put(uintptr(t.ptr), t)
+			h.queue.n--
 		}
 	}
 }

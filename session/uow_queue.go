@@ -11,7 +11,9 @@ package session
 // record filed since): the fQueued flag says which are.
 type recordQueue struct {
 	runs [][]tracked // each a part of one chunk
-	n    int         // records pushed (some may have been filed or let go since)
+	// n is at most how many records are still queued: pushes, less
+	// those filed by fileQueued or let go by resolveSuspects
+	n int
 }
 
 // push queues c[i], where c is the whole chunk that holds it.
@@ -42,7 +44,12 @@ func (q *recordQueue) all(yield func(*tracked) bool) {
 	}
 }
 
+// len is at most how many records are queued (an Add's repeat let go
+// later still counts).
 func (q *recordQueue) len() int { return q.n }
+
+// empty reports whether the queue lists no run (filed records included).
+func (q *recordQueue) empty() bool { return len(q.runs) == 0 }
 
 // reset empties the queue; a big one's list of runs goes with it.
 func (q *recordQueue) reset() {

@@ -118,7 +118,11 @@ func insertRows(ctx context.Context, tx flushConn, u *unitOfWork, ts []*tracked,
 		rows []*tracked
 	}
 	var groups []*group
-	if sig, exact := shapeSig(ts[0]); exact && sameSig(ts, sig) {
+	if !slices.ContainsFunc(m.Fields, func(f mapping.Field) bool { return f.Default }) {
+		// nothing left to the server: one shape, without a look at each object
+		groups = []*group{{sh: shapeOf(ts[0]), rows: ts}}
+		ts = nil
+	} else if sig, exact := shapeSig(ts[0]); exact && sameSig(ts, sig) {
 		// the common case: every object leaves the same fields to the
 		// server, one group, no copy of the list
 		groups = []*group{{sh: shapeOf(ts[0]), rows: ts}}
