@@ -81,8 +81,10 @@
 // compares every persistent object with its snapshot. Each tracked object
 // costs its snapshot (a shallow copy of the struct, plus deep copies of
 // slice/map/pointer fields), a 40-byte record and an entry in a table by
-// key (objects added or loaded one by one also one by address), 21 bytes
-// each: about 60-80 bytes plus one copy of the struct. The session holds its objects
+// key (objects added or loaded one by one also one by address, and 2-4
+// bytes in a filter of addresses that lets Add leave the filing by
+// address to the flush), 21 bytes each: about 60-80 bytes plus one copy
+// of the struct. The session holds its objects
 // strongly until Expunge, ExpungeAll or Close: keep sessions short, as
 // units of work are.
 //
