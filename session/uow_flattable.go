@@ -88,37 +88,35 @@ func (ft *flatTable[K]) get(k K) *tracked {
 // returns the record filed under k and changes nothing: one probe where a
 // get and a put would make two (the get's miss is the insert's slot).
 func (ft *flatTable[K]) putNew(k K, t *tracked) *tracked {
-	if (ft.n+1)*4 > len(ft.slots)*3 {
-		ft.resize(max(16, 2*len(ft.slots)))
+	s, found := ft.slot(k)
+	if found {
+		return s.t
 	}
-	for i := ft.home(k); ; i = ft.next(i) {
-		s := &ft.slots[i]
-		if s.t == nil {
-			s.k, s.t = k, t
-			ft.n++
-			return nil
-		}
-		if s.k == k {
-			return s.t
-		}
-	}
+	s.t = t
+	return nil
 }
 
 // put files t under k (replacing what was there).
 func (ft *flatTable[K]) put(k K, t *tracked) {
+	s, _ := ft.slot(k)
+	s.t = t
+}
+
+// slot returns k's slot and whether k was there; a new slot has k set and
+// counts, and the caller must set its record.
+func (ft *flatTable[K]) slot(k K) (_ *flatSlot[K], found bool) {
 	if (ft.n+1)*4 > len(ft.slots)*3 { // at most three quarters full
 		ft.resize(max(16, 2*len(ft.slots)))
 	}
 	for i := ft.home(k); ; i = ft.next(i) {
 		s := &ft.slots[i]
 		if s.t == nil {
-			s.k, s.t = k, t
+			s.k = k
 			ft.n++
-			return
+			return s, false
 		}
 		if s.k == k {
-			s.t = t
-			return
+			return s, true
 		}
 	}
 }
