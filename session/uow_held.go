@@ -87,9 +87,16 @@ func (h *heldSet) getShared(p unsafe.Pointer) *tracked {
 	if h.queue.len() == 0 || !h.filter.mayHold(uintptr(p)) {
 		return nil
 	}
-	for t := range h.queue.all {
-		if t.ptr == p && t.held {
-			return t
+	// Every record of the runs, not only those marked queued: the flags
+	// byte is the session's to change without the lock (a COPY's sending
+	// goroutine marks its rows as it sends them), ptr and held are not. A
+	// record of the runs that is held and not queued is filed in m, where
+	// find looked already.
+	for _, r := range h.queue.runs {
+		for i := range r {
+			if t := &r[i]; t.ptr == p && t.held {
+				return t
+			}
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -214,4 +215,44 @@ func TestUnitOfWork_QueuedObjectsThroughAFailedAndARepeatedCopy(t *testing.T) {
 	assert.Equal(t, n, count)
 	require.NoError(t, s.Expunge(nodes[1500]))
 	require.NoError(t, other.Add(nodes[1500]), "expunged, it may join another session")
+}
+
+// Other goroutines look at a session's objects (ObjectSession, another
+// session's Add) while its COPY flush files them on pgconn's sending
+// goroutine: they always find them held, and -race finds no unguarded
+// access between the two.
+func TestUnitOfWork_LookupsFromOtherGoroutinesDuringACopy(t *testing.T) {
+	m, _, pool := uowFixture(t)
+	ctx := context.Background()
+	s, other := uowSession(t, m), uowSession(t, m)
+	const n = 20_000
+	nodes := make([]*uNode, n)
+	for i := range nodes {
+		nodes[i] = &uNode{ID: int64(i + 1), Label: "n"}
+		require.NoError(t, s.Add(nodes[i]))
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var lookups, wrong atomic.Int64
+	wg.Go(func() {
+		for i := 0; ; i = (i + 7919) % n {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if session.ObjectSession(nodes[i]) != s || !errors.Is(other.Add(nodes[(i+1)%n]), session.ErrOtherSession) {
+				wrong.Add(1)
+			}
+			lookups.Add(1)
+		}
+	})
+	err := s.Flush(ctx)
+	close(stop)
+	wg.Wait()
+	require.NoError(t, err)
+	assert.Zero(t, wrong.Load(), "every lookup found the objects held by s")
+	assert.Positive(t, lookups.Load())
+	assert.Equal(t, int64(n), scalar[int64](t, pool, "select count(*) from uow_nodes"))
+	assert.Empty(t, other.New(), "the other session took none of them")
 }
