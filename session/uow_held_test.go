@@ -170,15 +170,12 @@ func TestUnitOfWork_QueuedObjectsThroughAFailedAndARepeatedCopy(t *testing.T) {
 	ctx := context.Background()
 	s, other := uowSession(t, m), uowSession(t, m)
 	const n = 3000
-	nodes := make([]*uNode, n)
-	for i := range nodes {
-		nodes[i] = &uNode{ID: int64(i + 1), Label: "n"}
-		require.NoError(t, s.Add(nodes[i]))
+	nodes := addNodes(t, s, n, func(nodes []*uNode, i int) {
 		if i%500 == 499 { // added again while queued, with thousands of others
 			require.NoError(t, s.Add(nodes[i/2]))
 			require.NoError(t, s.Add(nodes[i]))
 		}
-	}
+	})
 	assert.ErrorIs(t, other.Add(nodes[1500]), session.ErrOtherSession, "another session sees a queued object")
 	assert.Same(t, s, session.ObjectSession(nodes[0]))
 
@@ -226,11 +223,7 @@ func TestUnitOfWork_LookupsFromOtherGoroutinesDuringACopy(t *testing.T) {
 	ctx := context.Background()
 	s, other := uowSession(t, m), uowSession(t, m)
 	const n = 20_000
-	nodes := make([]*uNode, n)
-	for i := range nodes {
-		nodes[i] = &uNode{ID: int64(i + 1), Label: "n"}
-		require.NoError(t, s.Add(nodes[i]))
-	}
+	nodes := addNodes(t, s, n, nil)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var lookups, wrong atomic.Int64
@@ -255,4 +248,19 @@ func TestUnitOfWork_LookupsFromOtherGoroutinesDuringACopy(t *testing.T) {
 	assert.Positive(t, lookups.Load())
 	assert.Equal(t, int64(n), scalar[int64](t, pool, "select count(*) from uow_nodes"))
 	assert.Empty(t, other.New(), "the other session took none of them")
+}
+
+// addNodes adds n new nodes with keys 1..n to s, calling after(nodes, i)
+// (if not nil) after the Add of nodes[i].
+func addNodes(t *testing.T, s *session.Session, n int, after func(nodes []*uNode, i int)) []*uNode {
+	t.Helper()
+	nodes := make([]*uNode, n)
+	for i := range nodes {
+		nodes[i] = &uNode{ID: int64(i + 1), Label: "n"}
+		require.NoError(t, s.Add(nodes[i]))
+		if after != nil {
+			after(nodes, i)
+		}
+	}
+	return nodes
 }
