@@ -309,10 +309,7 @@ func (u *unitOfWork) indexRow(t *tracked, base unsafe.Pointer) {
 }
 
 // holdsKeyed reports whether any object of type typ is in the index.
-func (u *unitOfWork) holdsKeyed(typ reflect.Type) bool {
-	x := u.byKey[typ]
-	return x != nil && x.ints.len()+len(x.other) > 0
-}
+func (u *unitOfWork) holdsKeyed(typ reflect.Type) bool { return u.byKey[typ].holdsAny() }
 
 // keys is the index of type typ, made on first use.
 func (u *unitOfWork) keys(typ reflect.Type) *keyIndex {
@@ -331,9 +328,11 @@ func (u *unitOfWork) lastAddKeyed() bool {
 	if !u.lastAdd.known {
 		u.lastAdd.keys, u.lastAdd.known = u.byKey[u.lastAdd.plan.m.Go], true
 	}
-	x := u.lastAdd.keys
-	return x != nil && x.ints.len()+len(x.other) > 0
+	return u.lastAdd.keys.holdsAny()
 }
+
+// holdsAny reports whether x (nil: none yet) indexes any object.
+func (x *keyIndex) holdsAny() bool { return x != nil && x.ints.len()+len(x.other) > 0 }
 
 // lookup finds the persistent or deleting object with identity id.
 func (u *unitOfWork) lookup(id identity) *tracked {

@@ -53,12 +53,6 @@ type heldRange struct {
 	slots []tracked
 }
 
-// len is how many objects the set holds (session's goroutine).
-func (h *heldSet) len() int {
-	h.settleNow()
-	return h.m.len() + h.ranged
-}
-
 // empty reports whether the set holds nothing, without filing the queue.
 func (h *heldSet) empty() bool { return h.m.len() == 0 && h.ranged == 0 && h.queue.len() == 0 }
 

@@ -15,33 +15,33 @@ import (
 	"github.com/streamcat/streamcat/session"
 )
 
-// Add files its objects in batches (the last ones wait until a batch is
-// full or the session looks something up). Whatever the batch holds, the
-// session answers as if each Add had been filed at once: an object added
+// Add leaves its objects in a queue until the session looks something up
+// or flushes. Whatever the queue holds, the session answers as if each
+// Add had been filed at once: an object added
 // again is held once, in its first place; another session sees it held;
 // an object marked for deletion and added again is kept.
-func TestUnitOfWork_AddAgainAcrossBatches(t *testing.T) {
+func TestUnitOfWork_AddAgainWhileQueued(t *testing.T) {
 	m, _, pool := uowFixture(t)
 	ctx := context.Background()
 	s, other := uowSession(t, m), uowSession(t, m)
 
-	objs := make([]*uParent, 1000) // several batches and a part-filled one
+	objs := make([]*uParent, 1000) // several chunks of records and a part-filled one
 	for i := range objs {
 		objs[i] = &uParent{Name: fmt.Sprintf("p%04d", i)}
 		require.NoError(t, s.Add(objs[i]))
 	}
 	last := objs[len(objs)-1]
-	require.NoError(t, s.Add(last), "again, while it waits in the batch")
+	require.NoError(t, s.Add(last), "again, while it waits in the queue")
 	require.NoError(t, s.Add(objs[5]), "again, long filed")
 	require.NoError(t, s.Add(last))
-	assert.ErrorIs(t, other.Add(last), session.ErrOtherSession, "another session sees an object still in the batch")
+	assert.ErrorIs(t, other.Add(last), session.ErrOtherSession, "another session sees an object still in the queue")
 	assert.ErrorIs(t, other.Add(objs[5]), session.ErrOtherSession)
 	assert.Same(t, s, session.ObjectSession(last))
 	assert.Nil(t, session.ObjectSession(&uParent{}))
 
 	fresh := &uParent{Name: "fresh"}
 	require.NoError(t, s.Add(fresh))
-	assert.True(t, s.Contains(fresh), "Contains settles the batch first")
+	assert.True(t, s.Contains(fresh), "Contains files the queue first")
 	require.NoError(t, s.Add(fresh))
 
 	got := s.New()
@@ -63,7 +63,7 @@ func TestUnitOfWork_AddAgainAcrossBatches(t *testing.T) {
 	require.NoError(t, s.Delete(objs[7]))
 	require.NoError(t, s.Add(objs[7]))
 	assert.Empty(t, s.Deleted(), "kept after all")
-	for i := range 300 { // a persistent object added again within a batch of new ones
+	for i := range 300 { // a persistent object added again among new ones
 		require.NoError(t, s.Add(&uParent{Name: fmt.Sprintf("q%04d", i)}))
 		if i == 100 {
 			require.NoError(t, s.Delete(objs[8]))
@@ -118,7 +118,7 @@ func TestUnitOfWork_PendingOrderAcrossFlushes(t *testing.T) {
 
 // Two sessions add many objects at once from two goroutines, some of them
 // the same: each contested object ends in exactly one session, while the
-// other session's batches are being filed (run with -race).
+// other session's queue is being filed (run with -race).
 func TestUnitOfWork_TwoSessionsAddingManyAtOnce(t *testing.T) {
 	m, _, _ := uowFixture(t)
 	a, b := uowSession(t, m), uowSession(t, m)

@@ -97,6 +97,17 @@ func sameSig(ts []*tracked, sig uint64) bool {
 	return true
 }
 
+// oneShape reports whether every object of ts leaves the same fields to
+// the server: always, without a look at each object, when the type has no
+// server-default fields.
+func oneShape(m *mapping.Type, ts []*tracked) bool {
+	if !slices.ContainsFunc(m.Fields, func(f mapping.Field) bool { return f.Default }) {
+		return true
+	}
+	sig, exact := shapeSig(ts[0])
+	return exact && sameSig(ts, sig)
+}
+
 // sameShape reports whether two shapes write the same fields.
 func sameShape(a, b insertShape) bool { return slices.Equal(a.write, b.write) }
 
@@ -118,13 +129,8 @@ func insertRows(ctx context.Context, tx flushConn, u *unitOfWork, ts []*tracked,
 		rows []*tracked
 	}
 	var groups []*group
-	if !slices.ContainsFunc(m.Fields, func(f mapping.Field) bool { return f.Default }) {
-		// nothing left to the server: one shape, without a look at each object
-		groups = []*group{{sh: shapeOf(ts[0]), rows: ts}}
-		ts = nil
-	} else if sig, exact := shapeSig(ts[0]); exact && sameSig(ts, sig) {
-		// the common case: every object leaves the same fields to the
-		// server, one group, no copy of the list
+	if oneShape(m, ts) {
+		// the common case: one group, no copy of the list
 		groups = []*group{{sh: shapeOf(ts[0]), rows: ts}}
 		ts = nil
 	}
