@@ -71,8 +71,8 @@ func pairedSQL(b *testing.B, sql string, want int, paths []path) rounds {
 			i := (k + round) % len(paths)
 			b.StopTimer()
 			runtime.GC()
-			b.StartTimer()
 			srv0, idle0 := serverCPU(), machineIdle()
+			b.StartTimer()
 			start, cpu0 := time.Now(), cpuTime()
 			_, n, err := paths[i].run(ctx, benchPool, sql)
 			times[i] = append(times[i], time.Since(start))
@@ -179,15 +179,28 @@ func measureSQL(b *testing.B, sql string, want int, p path) {
 // that its collected rows keep, per row: HeapAlloc after a GC with the rows
 // alive, minus HeapAlloc after a GC before the read.
 func heldPerRow(b *testing.B, ds *dataset, p path, sql string) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
+	before := liveHeap()
 	held, n, err := p.run(context.Background(), benchPool, sql)
 	if err != nil {
 		b.Fatal(err)
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	after := liveHeap()
 	runtime.KeepAlive(held)
-	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+	return float64(after-before) / float64(n)
+}
+
+// collected reads ms after collecting twice: what sync.Pools hold (pgx's
+// read buffers) survives one collection as their victim cache and goes
+// with the second, so the heap is what is really live.
+func collected(ms *runtime.MemStats) {
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(ms)
+}
+
+// liveHeap is HeapAlloc once collected.
+func liveHeap() int64 {
+	var ms runtime.MemStats
+	collected(&ms)
+	return int64(ms.HeapAlloc)
 }

@@ -83,26 +83,17 @@ func (l heldLayout) blocks() float64 { return l.held - l.wire() - l.offsets }
 // pointed to.
 func measureHeldLayout(ctx context.Context, pool *pgxpool.Pool, sql string) (heldLayout, error) {
 	var l heldLayout
-	var ms runtime.MemStats
-	heapNow := func() int64 {
-		// twice: what sync.Pools hold (pgx's read buffers) survives one
-		// collection as their victim cache and goes with the second
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return int64(ms.HeapAlloc)
-	}
 
 	s := session.NewMaker(pool).New()
 	defer s.Close(ctx)
-	base := heapNow()
+	base := liveHeap()
 	res, err := s.Execute(ctx, sql)
 	if err != nil {
 		return l, err
 	}
 	l.rows = res.Len()
 	n := float64(l.rows)
-	l.held = float64(heapNow()-base) / n
+	l.held = float64(liveHeap()-base) / n
 	cols := res.AsRowView().ColumnTypes()
 	l.offsets = 4 * float64(len(cols))
 	for _, c := range cols {
@@ -147,7 +138,7 @@ func measureHeldLayout(ctx context.Context, pool *pgxpool.Pool, sql string) (hel
 		l.cols[i].text /= n
 	}
 
-	base = heapNow()
+	base = liveHeap()
 	items, err := scanPeerItems(ctx, pool, sql)
 	if err != nil {
 		return l, err
@@ -155,7 +146,7 @@ func measureHeldLayout(ctx context.Context, pool *pgxpool.Pool, sql string) (hel
 	if len(items) != l.rows {
 		return l, fmt.Errorf("pgx read %d rows, Execute %d", len(items), l.rows)
 	}
-	l.structs = float64(heapNow()-base) / n
+	l.structs = float64(liveHeap()-base) / n
 	size := unsafe.Sizeof(peerItem{})
 	l.slack = float64(uintptr(cap(items)-len(items))*size) / n
 	t := reflect.TypeFor[peerItem]()
@@ -169,12 +160,12 @@ func measureHeldLayout(ctx context.Context, pool *pgxpool.Pool, sql string) (hel
 			return l, fmt.Errorf("field %s is not column %s", t.Field(i).Name, c.name)
 		}
 		c.inline = float64(end - t.Field(i).Offset)
-		before := heapNow()
+		before := liveHeap()
 		for k := range items {
 			f := reflect.ValueOf(&items[k]).Elem().Field(i)
 			f.SetZero()
 		}
-		c.heap = float64(before-heapNow()) / n
+		c.heap = float64(before-liveHeap()) / n
 	}
 	runtime.KeepAlive(items)
 	return l, nil

@@ -42,7 +42,7 @@ func hashRow(_ context.Context, r narrowRow) (uint64, error) {
 // workers), and ceiling:goroutines=2, the same ratio for the stage's work
 // alone with no database (the no-db paths): what the machine allowed in
 // those rounds. Target: speedup >= 0.9 of the ceiling. The stream's
-// reading, the pipe's feeder and the server need CPU too, on the same 2
+// reading (the workers' reads of the source) and the server need CPU too, on the same 2
 // cores: see reportParallelBound for the figures that show how much.
 func BenchmarkParallelMap_2_vs_1_workers(b *testing.B) {
 	if benchPool == nil {

@@ -13,7 +13,7 @@ type RawBatch struct {
 	from int // the block's row that is the batch's first
 	n    int
 	proj projection
-	all  bool // proj is every column in order: rows are read in one pass
+	all  bool // proj is every column in order, and the block owns its bytes: rows are read in one pass
 }
 
 // Len returns the number of rows in the batch.
@@ -33,7 +33,7 @@ func (b *RawBatch) Row(i int, dst [][]byte) [][]byte {
 	}
 	dst = dst[:len(b.proj)]
 	row := b.from + i
-	if b.all && b.b.borrowed == nil {
+	if b.all {
 		b.b.rowInto(row, dst)
 		return dst
 	}
@@ -70,9 +70,9 @@ func (v *View[T]) FetchRawBatch() (RawBatch, bool) {
 	if !ok {
 		return RawBatch{}, false
 	}
-	s := v.rs
-	s.pos = r.b.nrow // the whole rest of the block is the caller's now
-	return RawBatch{b: r.b, from: r.i, n: r.b.nrow - r.i, proj: v.proj, all: s.cols.isAll(v.proj)}, true
+	v.rs.pos = r.b.nrow // the whole rest of the block is the caller's now
+	all := v.rs.cols.isAll(v.proj) && r.b.borrowed == nil
+	return RawBatch{b: r.b, from: r.i, n: r.b.nrow - r.i, proj: v.proj, all: all}, true
 }
 
 // rowInto writes the values of row into dst (len ncol) in one pass over

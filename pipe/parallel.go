@@ -3,9 +3,7 @@ package pipe
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
-	"sync/atomic"
 )
 
 // ParallelMap returns a pipe of fn applied to each row of p by up to workers
@@ -63,7 +61,6 @@ func ParallelMap[T, U any](p *Pipe[T], workers int, fn func(context.Context, T) 
 	for range ahead {
 		s.tokens <- struct{}{}
 	}
-	s.failed.Store(noFailure)
 	p.c.starter = append(p.c.starter, s.start)
 	q.pull = s.pull
 	return q
@@ -74,9 +71,6 @@ func ParallelMap[T, U any](p *Pipe[T], workers int, fn func(context.Context, T) 
 // an earlier one can read and map the next, and the reader finds the next
 // chunk mapped while a worker still maps its own.
 const aheadSlack = 2
-
-// noFailure is parStage.failed while no chunk has failed.
-const noFailure = math.MaxInt64
 
 // parItem is a mapped chunk, and/or the error that ends the stage after it.
 type parItem[U any] struct {
@@ -106,10 +100,6 @@ type parStage[T, U any] struct {
 	ownsSource bool  // the workers read the source view: they close it when they stop
 	seq        int64 // the number of the next chunk read
 	stopped    bool  // reading has ended: the rows ran out, or failed, or the pipe is ending
-
-	// failed is the sequence number of the first chunk whose fn failed:
-	// the workers stop reading and later chunks are dropped.
-	failed atomic.Int64
 }
 
 func (s *parStage[T, U]) start() {
@@ -151,13 +141,14 @@ func (s *parStage[T, U]) work() {
 		if len(in) > 0 {
 			out, ferr = s.mapChunk(ctx, in)
 		}
+		// A chunk read after one that failed may still land in its slot
+		// (the send never waits): the reader stops at the failed one.
 		switch {
 		case ferr != nil:
-			s.noteFailure(seq)
 			s.stopReading()
 			err = ferr // the rows before it, then fn's error: later ones do not count
-		case len(out) < len(in), s.failed.Load() < seq:
-			return // cancelled midway, or after a chunk that failed: dropped
+		case len(out) < len(in):
+			return // cancelled midway: dropped
 		}
 		s.slots[seq%int64(len(s.slots))] <- parItem[U]{rows: out, err: err}
 		if err != nil {
@@ -175,7 +166,7 @@ func (s *parStage[T, U]) read() (seq int64, in []T, err error, ok bool) {
 	if s.stopped {
 		return 0, nil, nil, false
 	}
-	if s.c.ctx.Err() != nil || s.failed.Load() != noFailure {
+	if s.c.ctx.Err() != nil {
 		s.stopLocked()
 		return 0, nil, nil, false
 	}
@@ -221,14 +212,4 @@ func (s *parStage[T, U]) mapChunk(ctx context.Context, in []T) (out []U, err err
 		out = append(out, y)
 	}
 	return out, nil
-}
-
-// noteFailure records that chunk seq failed, keeping the earliest.
-func (s *parStage[T, U]) noteFailure(seq int64) {
-	for {
-		cur := s.failed.Load()
-		if cur <= seq || s.failed.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
 }

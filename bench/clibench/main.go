@@ -446,13 +446,17 @@ func run(ctx context.Context, cfg config) (err error) {
 	fmt.Println()
 	fmt.Println("Targets (ratios are medians of per-run ratios; RSS is the largest over all runs):")
 	for _, res := range results {
-		ratioOf := func(name, baseName string) []float64 {
+		// per-run ratios of one figure of tool name to baseName's
+		ratioBy := func(name, baseName string, fig func(measurement) time.Duration) []float64 {
 			m, b := res.ms[name], res.ms[baseName]
 			r := make([]float64, len(m))
 			for i := range m {
-				r[i] = m[i].wall.Seconds() / b[i].wall.Seconds()
+				r[i] = fig(m[i]).Seconds() / fig(b[i]).Seconds()
 			}
 			return r
+		}
+		ratioOf := func(name, baseName string) []float64 {
+			return ratioBy(name, baseName, func(x measurement) time.Duration { return x.wall })
 		}
 		if res.name == "huge" {
 			hugeTargets(res.tools, res.ms, cfg.hugeMB)
@@ -468,10 +472,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 		if m, ok := res.ms[catCSV]; ok && m[0].serverCPU >= 0 {
 			// issue 11: what the export costs the machine, client and server
-			r := make([]float64, len(m))
-			for i, b := range res.ms[copyCSV] {
-				r[i] = (m[i].cpu + m[i].serverCPU).Seconds() / (b.cpu + b.serverCPU).Seconds()
-			}
+			r := ratioBy(catCSV, copyCSV, func(x measurement) time.Duration { return x.cpu + x.serverCPU })
 			target(fmt.Sprintf("%s: streamcat csv client + server CPU <= 0.9x psql COPY csv's (per run: %s)", res.name, ratioText(r)), medianF(r), 0.9, "x")
 		}
 		if _, ok := res.ms[catJSONL]; ok {

@@ -43,8 +43,9 @@ func (r *rawRows) next() ([][]byte, bool) {
 	return r.vals, true
 }
 
-// ready reports whether the next row is at hand, so next will not wait.
-func (r *rawRows) ready() bool { return r.i < r.b.Len() || r.v.Ready() }
+// ready reports whether the next row is in the batch at hand, so next
+// will not wait (false may still find the next batch ready).
+func (r *rawRows) ready() bool { return r.i < r.b.Len() }
 
 // fieldsOf describes a stream's columns for the encoder, in the format
 // each was asked in.

@@ -88,7 +88,8 @@ func statFields(stat []byte) []string {
 }
 
 // schedRun is the time pid has run on a CPU, in nanoseconds (the first
-// field of /proc/PID/schedstat, summed over its threads).
+// field of /proc/PID/schedstat: its main thread, which is all of a
+// PostgreSQL backend).
 func schedRun(pid int) (time.Duration, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid))
 	if err != nil {
