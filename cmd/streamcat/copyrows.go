@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,29 +10,28 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/streamcat/streamcat/buffered"
-	"github.com/streamcat/streamcat/stream"
 )
 
-// copyRows runs the described statement on conn and streams its rows
-// through the encoder into the output, which it commits at the end.
-func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn) error {
-	args := append([]any{r.resultFormats()}, r.params()...)
+// copyRows runs the described statement on conn and writes its rows
+// through the encoder into the output, which it commits at the end. The
+// rows come straight off the socket (wireRows): the one-query path has a
+// single reader, the encoder.
+func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn, sd *pgconn.StatementDescription) error {
+	formats := r.resultFormats()
+	fields := make([]pgconn.FieldDescription, len(sd.Fields))
+	for i, f := range sd.Fields {
+		f.Format = formats[0]
+		if len(formats) > 1 {
+			f.Format = formats[i]
+		}
+		fields[i] = f
+	}
 	return r.writeAll(ctx, func(ctx context.Context) ([]pgconn.FieldDescription, rowSource, error) {
-		// The stream has a context of its own, so an early end that the
-		// server does not answer can be cut short (see closeBounded).
-		sctx, cancelStream := context.WithCancel(ctx)
-		res, err := stream.Open(sctx, func(ctx context.Context) (pgx.Rows, error) {
-			return conn.Query(ctx, stmtName, args...)
-		}, r.streamOptions(), func(error, bool) {})
+		src, err := openWire(ctx, conn.PgConn(), stmtName, r.o.params, formats, len(fields))
 		if err != nil {
-			cancelStream()
 			return nil, nil, err
 		}
-		raw := buffered.Raw(res)
-		return fieldsOf(res), &single{rawRows: rawRows{v: raw}, stop: sync.OnceFunc(func() {
-			closeBounded(raw, cancelStream)
-			cancelStream()
-		})}, nil
+		return fields, src, nil
 	})
 }
 
@@ -54,16 +52,6 @@ func (r *runner) params() []any {
 	}
 	return args
 }
-
-// single is one stream's rows, read without a copy.
-type single struct {
-	rawRows
-	stop func()
-}
-
-func (s *single) FetchOne() ([][]byte, bool) { return s.next() }
-func (s *single) Err() error                 { return s.v.Err() }
-func (s *single) close()                     { s.stop() }
 
 // writeAll opens the rows, writes them through the encoder into the
 // output, which it commits at the end, and reports --stats.

@@ -18,11 +18,11 @@ import (
 	"github.com/streamcat/streamcat/internal/testdb"
 )
 
-// binary is the streamcat executable the tests run as a subprocess.
-var binary string
+// streamcatExe is the streamcat executable the tests run as a subprocess.
+var streamcatExe string
 
 func TestMain(m *testing.M) {
-	// Build next to the test binary when that lives in go test's work
+	// Build next to the test streamcatExe when that lives in go test's work
 	// directory (which go test removes), else in a temporary directory.
 	dir := ""
 	if exe, err := os.Executable(); err == nil && strings.Contains(exe, "go-build") {
@@ -31,8 +31,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	binary = filepath.Join(dir, "streamcat")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	streamcatExe = filepath.Join(dir, "streamcat")
+	if out, err := exec.Command("go", "build", "-o", streamcatExe, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build streamcat: %v\n%s", err, out)
 		os.Exit(2)
 	}
@@ -44,12 +44,12 @@ type result struct {
 	stdout, stderr string
 }
 
-// command returns an exec.Cmd for the binary, killed after a minute.
+// command returns an exec.Cmd for the streamcatExe, killed after a minute.
 func command(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, streamcatExe, args...)
 	cmd.Env = append(os.Environ(), "DATABASE_URL=")
 	return cmd
 }

@@ -159,7 +159,7 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	case len(o.scale.dsns) > 1:
 		return r.copyFanIn(ctx, conn.cfg)
 	}
-	return r.copyRows(ctx, conn.conn)
+	return r.copyRows(ctx, conn.conn, sd)
 }
 
 // errTimedOut is the cause of the --timeout context.

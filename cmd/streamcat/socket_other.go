@@ -1,0 +1,17 @@
+//go:build !unix
+
+package main
+
+import (
+	"io"
+	"net"
+)
+
+// socketReader reads a connection's bytes for wireRows; see socket_unix.go.
+type socketReader interface {
+	io.Reader
+	interrupt()
+	release()
+}
+
+func newSocketReader(nc net.Conn) socketReader { return &connReader{nc: nc} }
