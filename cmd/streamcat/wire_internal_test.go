@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.uber.org/goleak"
+
+	"github.com/streamcat/streamcat/internal/testdb"
+)
+
+// wireConn connects to the test server and prepares query as stmtName.
+func wireConn(t *testing.T, query string) (*pgx.Conn, int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testdb.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	sd, err := conn.Prepare(ctx, stmtName, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, len(sd.Fields)
+}
+
+// checkLeaks checks, after every other cleanup (the test pool's
+// included), that the test left no goroutine behind.
+func checkLeaks(t *testing.T) {
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// readAll reads every row of w as strings ("<nil>" for NULL).
+func readAll(w *wireRows) [][]string {
+	var rows [][]string
+	for {
+		vals, ok := w.FetchOne()
+		if !ok {
+			return rows
+		}
+		row := make([]string, len(vals))
+		for i, v := range vals {
+			if v == nil {
+				row[i] = "<nil>"
+			} else {
+				row[i] = string(v)
+			}
+		}
+		rows = append(rows, row)
+	}
+}
+
+// assertIdle checks that conn answers a query after the rows were read:
+// the protocol is in step and pgconn's socket settings are back (a low-
+// water mark left at 256 KiB would hang this small reply).
+func assertIdle(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var n int
+	if err := conn.QueryRow(ctx, "select 41 + 1").Scan(&n); err != nil || n != 42 {
+		t.Fatalf("the connection after the rows: %d, %v", n, err)
+	}
+}
+
+// TestWireRowsBulk reads a result far past bulkAfter, in text and binary,
+// with parameters, values larger than the read buffer and NULLs, and
+// compares every row with pgx's reading of the same query.
+func TestWireRowsBulk(t *testing.T) {
+	checkLeaks(t)
+	const query = `select g, case when g % 7 = 0 then null else repeat(md5(g::text), $1::int) end,
+		case when g % 5000 = 0 then repeat('y', 300000 + g) else '' end
+		from generate_series(1, $2::int) g`
+	for _, formats := range [][]int16{{pgx.TextFormatCode}, {pgx.BinaryFormatCode}} {
+		t.Run(fmt.Sprint("format", formats[0]), func(t *testing.T) {
+			conn, ncol := wireConn(t, query)
+			want := pgxRows(t, conn, query, formats, "3", "20000")
+			w, err := openWire(context.Background(), conn.PgConn(), stmtName, []string{"3", "20000"}, formats, ncol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(w)
+			w.close()
+			if err := w.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 20000 || len(got) != len(want) {
+				t.Fatalf("%d rows, want 20000 (pgx: %d)", len(got), len(want))
+			}
+			for i := range got {
+				if strings.Join(got[i], "|") != strings.Join(want[i], "|") {
+					t.Fatalf("row %d differs from pgx's", i+1)
+				}
+			}
+			if _, ok := w.rd.(*blockingReader); ok && !w.rd.(*blockingReader).bulk {
+				t.Error("a 16 MB result never switched to bulk reads")
+			}
+			assertIdle(t, conn)
+		})
+	}
+}
+
+// pgxRows reads query with pgx, as strings.
+func pgxRows(t *testing.T, conn *pgx.Conn, query string, formats []int16, params ...string) [][]string {
+	t.Helper()
+	args := []any{pgx.QueryResultFormats(formats)}
+	for _, p := range params {
+		args = append(args, p)
+	}
+	rows, err := conn.Query(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		raw := rows.RawValues()
+		row := make([]string, len(raw))
+		for i, v := range raw {
+			if v == nil {
+				row[i] = "<nil>"
+			} else {
+				row[i] = string(v)
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestWireRowsSlowAfterBulk: once in bulk mode a read waits for a buffer's
+// worth or bulkWait; a row that comes late, after a pause, still comes.
+func TestWireRowsSlowAfterBulk(t *testing.T) {
+	checkLeaks(t)
+	conn, ncol := wireConn(t, `select g, case when g = 3000 then pg_sleep(0.3)::text || 'late' else repeat('x', 1000) end
+		from generate_series(1, 3000) g`)
+	w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readAll(w)
+	w.close()
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3000 || rows[2999][1] != "late" {
+		t.Fatalf("%d rows, the last %v", len(rows), rows[len(rows)-1])
+	}
+	assertIdle(t, conn)
+}
+
+// TestWireRowsServerError: an error after some rows is the server's
+// *pgconn.PgError, and the connection is idle after it.
+func TestWireRowsServerError(t *testing.T) {
+	checkLeaks(t)
+	conn, ncol := wireConn(t, "select 1/(g-50000), repeat('z', 100) from generate_series(1, 60000) g")
+	w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readAll(w)
+	var pe *pgconn.PgError
+	if !errors.As(w.Err(), &pe) || pe.Code != "22012" {
+		t.Fatalf("err %v, want division_by_zero", w.Err())
+	}
+	if len(rows) != 49999 {
+		t.Errorf("%d rows before the error, want 49999", len(rows))
+	}
+	w.close()
+	assertIdle(t, conn)
+}
+
+// TestWireRowsEarlyClose: closing in the middle of a large result cancels
+// the statement, reads the server's answer, and leaves the connection
+// idle; the backend is no longer running the statement.
+func TestWireRowsEarlyClose(t *testing.T) {
+	checkLeaks(t)
+	marker := "wire_early_close_4411"
+	conn, ncol := wireConn(t, "select generate_series(1, 50000000) as "+marker+", repeat('w', 200)")
+	w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100000 { // past bulkAfter
+		if _, ok := w.FetchOne(); !ok {
+			t.Fatalf("ended early: %v", w.Err())
+		}
+	}
+	start := time.Now()
+	w.close()
+	t.Logf("closed in %v", time.Since(start))
+	assertIdle(t, conn)
+	waitGone(t, marker)
+}
+
+// TestWireRowsContextCancel: a cancelled context cancels a statement that
+// sends nothing; the read ends with the server's query_canceled, and the
+// connection is idle.
+func TestWireRowsContextCancel(t *testing.T) {
+	checkLeaks(t)
+	conn, ncol := wireConn(t, "select pg_sleep(30)")
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	if _, ok := w.FetchOne(); ok {
+		t.Fatal("a row from pg_sleep(30)")
+	}
+	var pe *pgconn.PgError
+	if !errors.As(w.Err(), &pe) || pe.Code != "57014" {
+		t.Fatalf("err %v after %v, want query_canceled", w.Err(), time.Since(start))
+	}
+	w.close()
+	assertIdle(t, conn)
+}
+
+// TestWireRowsNoAnswer: against a stopped backend (SIGSTOP) a cancelled
+// context ends the read within cancelGrace and a little, with the
+// no-answer error, and the connection is closed.
+func TestWireRowsNoAnswer(t *testing.T) {
+	checkLeaks(t)
+	marker := "wire_no_answer_8120"
+	conn, ncol := wireConn(t, "select pg_sleep(60) as "+marker)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, marker)
+	stopBackend(t, marker)
+	cancel()
+	start := time.Now()
+	if _, ok := w.FetchOne(); ok {
+		t.Fatal("a row from a stopped backend")
+	}
+	el := time.Since(start)
+	var na *noAnswerError
+	if !errors.As(w.Err(), &na) {
+		t.Fatalf("err %v, want the no-answer error", w.Err())
+	}
+	if el > exitBound {
+		t.Errorf("took %v", el)
+	}
+	w.close()
+	if _, err := conn.Exec(context.Background(), "select 1"); err == nil {
+		t.Error("the dropped connection still answers")
+	}
+}
+
+// TestDecodeRowChecksLengths: a DataRow whose counts or lengths do not fit
+// its message is a protocol error, never a slice past its end. (Crafted
+// bodies: a healthy server never sends one.)
+func TestDecodeRowChecksLengths(t *testing.T) {
+	ok := []byte{0, 2, 0, 0, 0, 1, 'a', 0xff, 0xff, 0xff, 0xff}
+	for _, tc := range []struct {
+		name string
+		body []byte
+		good bool
+	}{
+		{"two values, one NULL", ok, true},
+		{"empty", nil, false},
+		{"wrong count", []byte{0, 3, 0, 0, 0, 0}, false},
+		{"cut length", ok[:9], false},
+		{"value past the end", []byte{0, 2, 0, 0, 0, 9, 'a', 0xff, 0xff, 0xff, 0xff}, false},
+		{"missing value", ok[:7], false},
+	} {
+		w := &wireRows{vals: make([][]byte, 2)}
+		got := w.decodeRow(tc.body)
+		if got != tc.good || (w.err == nil) != tc.good {
+			t.Errorf("%s: decodeRow %v, err %v", tc.name, got, w.err)
+		}
+		if tc.good && (string(w.vals[0]) != "a" || w.vals[1] != nil) {
+			t.Errorf("%s: values %q", tc.name, w.vals)
+		}
+	}
+}
+
