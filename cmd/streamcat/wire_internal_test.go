@@ -289,4 +289,3 @@ func TestDecodeRowChecksLengths(t *testing.T) {
 		}
 	}
 }
-
