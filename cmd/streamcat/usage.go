@@ -34,7 +34,9 @@ Query:
                        0 means no limit
   --timeout DURATION   give up after DURATION, connecting included (e.g.
                        500ms, 30s, 5m): the query is cancelled server-side
-  --batch N            rows per batch fetched from the server (default 1000)
+  --batch N            with --parallel or several servers: rows per batch
+                       each stream hands over (default 1000); a single
+                       query's rows are read off the socket as they come
 
 Scaling out:
   --parallel N         read the query with N connections at once, all under

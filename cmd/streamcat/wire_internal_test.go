@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -16,10 +17,22 @@ import (
 )
 
 // wireConn connects to the test server and prepares query as stmtName.
-func wireConn(t *testing.T, query string) (*pgx.Conn, int) {
+// With polled, the socket is hidden behind a plain net.Conn, as a TLS
+// connection's is, so wireRows reads it through Go's poller (connReader).
+func wireConn(t *testing.T, query string, polled bool) (*pgx.Conn, int) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testdb.DSN())
+	cfg, err := pgx.ParseConfig(testdb.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if polled {
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return plainConn{c}, err
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +49,20 @@ func wireConn(t *testing.T, query string) (*pgx.Conn, int) {
 func checkLeaks(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// plainConn is a net.Conn without SyscallConn.
+type plainConn struct{ net.Conn }
+
+// bothReaders runs f with each socketReader: blocking reads and the
+// poller's.
+func bothReaders(t *testing.T, f func(t *testing.T, polled bool)) {
+	for _, polled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "blocking", true: "poller"}[polled], func(t *testing.T) {
+			checkLeaks(t)
+			f(t, polled)
+		})
+	}
 }
 
 // readAll reads every row of w as strings ("<nil>" for NULL).
@@ -79,9 +106,9 @@ func TestWireRowsBulk(t *testing.T) {
 	const query = `select g, case when g % 7 = 0 then null else repeat(md5(g::text), $1::int) end,
 		case when g % 5000 = 0 then repeat('y', 300000 + g) else '' end
 		from generate_series(1, $2::int) g`
-	for _, formats := range [][]int16{{pgx.TextFormatCode}, {pgx.BinaryFormatCode}} {
-		t.Run(fmt.Sprint("format", formats[0]), func(t *testing.T) {
-			conn, ncol := wireConn(t, query)
+	bothReaders(t, func(t *testing.T, polled bool) {
+		for _, formats := range [][]int16{{pgx.TextFormatCode}, {pgx.BinaryFormatCode}} {
+			conn, ncol := wireConn(t, query, polled)
 			want := pgxRows(t, conn, query, formats, "3", "20000")
 			w, err := openWire(context.Background(), conn.PgConn(), stmtName, []string{"3", "20000"}, formats, ncol)
 			if err != nil {
@@ -97,15 +124,15 @@ func TestWireRowsBulk(t *testing.T) {
 			}
 			for i := range got {
 				if strings.Join(got[i], "|") != strings.Join(want[i], "|") {
-					t.Fatalf("row %d differs from pgx's", i+1)
+					t.Fatalf("format %d: row %d differs from pgx's", formats[0], i+1)
 				}
 			}
-			if _, ok := w.rd.(*blockingReader); ok && !w.rd.(*blockingReader).bulk {
-				t.Error("a 16 MB result never switched to bulk reads")
+			if br, ok := w.rd.(*blockingReader); ok == polled || (ok && !br.bulk) {
+				t.Errorf("format %d: reader %T, bulk reads %v", formats[0], w.rd, ok && br.bulk)
 			}
 			assertIdle(t, conn)
-		})
-	}
+		}
+	})
 }
 
 // pgxRows reads query with pgx, as strings.
@@ -142,124 +169,129 @@ func pgxRows(t *testing.T, conn *pgx.Conn, query string, formats []int16, params
 // TestWireRowsSlowAfterBulk: once in bulk mode a read waits for a buffer's
 // worth or bulkWait; a row that comes late, after a pause, still comes.
 func TestWireRowsSlowAfterBulk(t *testing.T) {
-	checkLeaks(t)
-	conn, ncol := wireConn(t, `select g, case when g = 3000 then pg_sleep(0.3)::text || 'late' else repeat('x', 1000) end
-		from generate_series(1, 3000) g`)
-	w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := readAll(w)
-	w.close()
-	if err := w.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 3000 || rows[2999][1] != "late" {
-		t.Fatalf("%d rows, the last %v", len(rows), rows[len(rows)-1])
-	}
-	assertIdle(t, conn)
+	bothReaders(t, func(t *testing.T, polled bool) {
+		conn, ncol := wireConn(t, `select g, case when g = 3000 then pg_sleep(0.3)::text || 'late' else repeat('x', 1000) end
+			from generate_series(1, 3000) g`, polled)
+		w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := readAll(w)
+		w.close()
+		if err := w.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 3000 || rows[2999][1] != "late" {
+			t.Fatalf("%d rows, the last %v", len(rows), rows[len(rows)-1])
+		}
+		assertIdle(t, conn)
+	})
 }
 
 // TestWireRowsServerError: an error after some rows is the server's
 // *pgconn.PgError, and the connection is idle after it.
 func TestWireRowsServerError(t *testing.T) {
-	checkLeaks(t)
-	conn, ncol := wireConn(t, "select 1/(g-50000), repeat('z', 100) from generate_series(1, 60000) g")
-	w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := readAll(w)
-	var pe *pgconn.PgError
-	if !errors.As(w.Err(), &pe) || pe.Code != "22012" {
-		t.Fatalf("err %v, want division_by_zero", w.Err())
-	}
-	if len(rows) != 49999 {
-		t.Errorf("%d rows before the error, want 49999", len(rows))
-	}
-	w.close()
-	assertIdle(t, conn)
+	bothReaders(t, func(t *testing.T, polled bool) {
+		conn, ncol := wireConn(t, "select 1/(g-50000), repeat('z', 100) from generate_series(1, 60000) g", polled)
+		w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := readAll(w)
+		var pe *pgconn.PgError
+		if !errors.As(w.Err(), &pe) || pe.Code != "22012" {
+			t.Fatalf("err %v, want division_by_zero", w.Err())
+		}
+		if len(rows) != 49999 {
+			t.Errorf("%d rows before the error, want 49999", len(rows))
+		}
+		w.close()
+		assertIdle(t, conn)
+	})
 }
 
 // TestWireRowsEarlyClose: closing in the middle of a large result cancels
 // the statement, reads the server's answer, and leaves the connection
 // idle; the backend is no longer running the statement.
 func TestWireRowsEarlyClose(t *testing.T) {
-	checkLeaks(t)
-	marker := "wire_early_close_4411"
-	conn, ncol := wireConn(t, "select generate_series(1, 50000000) as "+marker+", repeat('w', 200)")
-	w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 100000 { // past bulkAfter
-		if _, ok := w.FetchOne(); !ok {
-			t.Fatalf("ended early: %v", w.Err())
+	bothReaders(t, func(t *testing.T, polled bool) {
+		marker := fmt.Sprint("wire_early_close_4411_", polled)
+		conn, ncol := wireConn(t, "select generate_series(1, 50000000) as "+marker+", repeat('w', 200)", polled)
+		w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	start := time.Now()
-	w.close()
-	t.Logf("closed in %v", time.Since(start))
-	assertIdle(t, conn)
-	waitGone(t, marker)
+		for range 100000 { // past bulkAfter
+			if _, ok := w.FetchOne(); !ok {
+				t.Fatalf("ended early: %v", w.Err())
+			}
+		}
+		start := time.Now()
+		w.close()
+		t.Logf("closed in %v", time.Since(start))
+		assertIdle(t, conn)
+		waitGone(t, marker)
+	})
 }
 
 // TestWireRowsContextCancel: a cancelled context cancels a statement that
 // sends nothing; the read ends with the server's query_canceled, and the
 // connection is idle.
 func TestWireRowsContextCancel(t *testing.T) {
-	checkLeaks(t)
-	conn, ncol := wireConn(t, "select pg_sleep(30)")
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.AfterFunc(200*time.Millisecond, cancel)
-	start := time.Now()
-	if _, ok := w.FetchOne(); ok {
-		t.Fatal("a row from pg_sleep(30)")
-	}
-	var pe *pgconn.PgError
-	if !errors.As(w.Err(), &pe) || pe.Code != "57014" {
-		t.Fatalf("err %v after %v, want query_canceled", w.Err(), time.Since(start))
-	}
-	w.close()
-	assertIdle(t, conn)
+	bothReaders(t, func(t *testing.T, polled bool) {
+		conn, ncol := wireConn(t, "select pg_sleep(30)", polled)
+		ctx, cancel := context.WithCancel(context.Background())
+		w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(200*time.Millisecond, cancel)
+		start := time.Now()
+		if _, ok := w.FetchOne(); ok {
+			t.Fatal("a row from pg_sleep(30)")
+		}
+		var pe *pgconn.PgError
+		if !errors.As(w.Err(), &pe) || pe.Code != "57014" {
+			t.Fatalf("err %v after %v, want query_canceled", w.Err(), time.Since(start))
+		}
+		w.close()
+		assertIdle(t, conn)
+	})
 }
 
 // TestWireRowsNoAnswer: against a stopped backend (SIGSTOP) a cancelled
 // context ends the read within cancelGrace and a little, with the
 // no-answer error, and the connection is closed.
 func TestWireRowsNoAnswer(t *testing.T) {
-	checkLeaks(t)
-	marker := "wire_no_answer_8120"
-	conn, ncol := wireConn(t, "select pg_sleep(60) as "+marker)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, marker)
-	stopBackend(t, marker)
-	cancel()
-	start := time.Now()
-	if _, ok := w.FetchOne(); ok {
-		t.Fatal("a row from a stopped backend")
-	}
-	el := time.Since(start)
-	var na *noAnswerError
-	if !errors.As(w.Err(), &na) {
-		t.Fatalf("err %v, want the no-answer error", w.Err())
-	}
-	if el > exitBound {
-		t.Errorf("took %v", el)
-	}
-	w.close()
-	if _, err := conn.Exec(context.Background(), "select 1"); err == nil {
-		t.Error("the dropped connection still answers")
-	}
+	bothReaders(t, func(t *testing.T, polled bool) {
+		marker := fmt.Sprint("wire_no_answer_8120_", polled)
+		conn, ncol := wireConn(t, "select pg_sleep(60) as "+marker, polled)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitActive(t, marker)
+		stopBackend(t, marker)
+		cancel()
+		start := time.Now()
+		if _, ok := w.FetchOne(); ok {
+			t.Fatal("a row from a stopped backend")
+		}
+		el := time.Since(start)
+		var na *noAnswerError
+		if !errors.As(w.Err(), &na) {
+			t.Fatalf("err %v, want the no-answer error", w.Err())
+		}
+		if el > exitBound {
+			t.Errorf("took %v", el)
+		}
+		w.close()
+		if _, err := conn.Exec(context.Background(), "select 1"); err == nil {
+			t.Error("the dropped connection still answers")
+		}
+	})
 }
 
 // TestDecodeRowChecksLengths: a DataRow whose counts or lengths do not fit
