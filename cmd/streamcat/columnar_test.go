@@ -158,7 +158,7 @@ func TestColumnarAllOrNothing(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitActive(t, marker)
+	testdb.WaitActive(t, marker)
 	// The rows before the sleep reach the writer within moments; wait for
 	// the temporary file to hold row groups (past parquet-go's 32 KiB write
 	// buffer: 29 row groups of 100 rows of 128 characters), so the
@@ -177,7 +177,7 @@ func TestColumnarAllOrNothing(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit %d, want 130; stderr: %s", code, errb.String())
 	}
-	waitGone(t, marker)
+	testdb.WaitGone(t, marker)
 	assertDirEmpty(t, dir)
 }
 

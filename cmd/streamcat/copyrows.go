@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -10,11 +11,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/streamcat/streamcat/buffered"
+	"github.com/streamcat/streamcat/internal/pgwire"
 )
 
 // copyRows runs the described statement on conn and writes its rows
 // through the encoder into the output, which it commits at the end. The
-// rows come straight off the socket (wireRows): the one-query path has a
+// rows come straight off the socket (pgwire): the one-query path has a
 // single reader, the encoder.
 func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn, sd *pgconn.StatementDescription) error {
 	formats := r.resultFormats()
@@ -27,12 +29,28 @@ func (r *runner) copyRows(ctx context.Context, conn *pgx.Conn, sd *pgconn.Statem
 		fields[i] = f
 	}
 	return r.writeAll(ctx, func(ctx context.Context) ([]pgconn.FieldDescription, rowSource, error) {
-		src, err := openWire(ctx, conn.PgConn(), stmtName, r.o.params, formats, len(fields))
+		q := pgwire.Query{Statement: stmtName, Params: r.o.params, Formats: formats, Columns: len(fields)}
+		rows, err := pgwire.Open(ctx, conn.PgConn(), q, cancelGrace)
 		if err != nil {
 			return nil, nil, err
 		}
-		return fields, src, nil
+		return fields, wireSource{rows}, nil
 	})
+}
+
+// wireSource is a single query's rows, read off the socket.
+type wireSource struct{ rows *pgwire.Rows }
+
+func (s wireSource) FetchOne() ([][]byte, bool) { return s.rows.Next() }
+func (s wireSource) close()                     { s.rows.Close() }
+
+// Err marks a cancel the server never answered for the exit message.
+func (s wireSource) Err() error {
+	err := s.rows.Err()
+	if errors.Is(err, pgwire.ErrNoAnswer) {
+		return &noAnswerError{err: err}
+	}
+	return err
 }
 
 // resultFormats is the per-column result format of the query: text unless

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/streamcat/streamcat/internal/testdb"
 )
 
@@ -99,46 +97,6 @@ func wantFail(t *testing.T, r result, code int, want string) {
 	}
 	if r.stdout != "" {
 		t.Errorf("stdout not empty: %q", r.stdout)
-	}
-}
-
-// activeCount is how many backends other than the test's own are running a
-// statement whose text contains marker.
-func activeCount(t *testing.T, pool *pgxpool.Pool, marker string) int {
-	t.Helper()
-	var n int
-	err := pool.QueryRow(context.Background(),
-		`select count(*) from pg_stat_activity
-		 where state = 'active' and pid <> pg_backend_pid() and strpos(query, $1) > 0`, marker).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// waitActive polls until a statement containing marker runs.
-func waitActive(t *testing.T, marker string) {
-	t.Helper()
-	pool := testdb.Pool(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for activeCount(t, pool, marker) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("query %s never showed up in pg_stat_activity", marker)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitGone polls up to 2 s until no statement containing marker runs.
-func waitGone(t *testing.T, marker string) {
-	t.Helper()
-	pool := testdb.Pool(t)
-	deadline := time.Now().Add(2 * time.Second)
-	for activeCount(t, pool, marker) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("query %s still running server-side 2 s after streamcat ended", marker)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -276,7 +234,7 @@ func TestLimitCancelsQuery(t *testing.T) {
 	if r.stdout != "1\n2\n3\n4\n5\n" {
 		t.Errorf("got %q, want 5 lines", r.stdout)
 	}
-	waitGone(t, marker)
+	testdb.WaitGone(t, marker)
 }
 
 func TestClosedStdout(t *testing.T) {
@@ -307,7 +265,7 @@ func TestClosedStdout(t *testing.T) {
 	if errb.Len() != 0 {
 		t.Errorf("stderr not silent: %q", errb.String())
 	}
-	waitGone(t, marker)
+	testdb.WaitGone(t, marker)
 }
 
 func TestSignals(t *testing.T) {
@@ -325,7 +283,7 @@ func TestSignals(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitActive(t, marker)
+			testdb.WaitActive(t, marker)
 			start := time.Now()
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
@@ -337,7 +295,7 @@ func TestSignals(t *testing.T) {
 			if el := time.Since(start); el > 5*time.Second {
 				t.Errorf("took %v to stop", el)
 			}
-			waitGone(t, marker)
+			testdb.WaitGone(t, marker)
 			assertDirEmpty(t, filepath.Dir(out))
 		})
 	}
@@ -347,7 +305,7 @@ func TestTimeout(t *testing.T) {
 	marker := "timeout_marker_9931"
 	r := sc(t, "--timeout", "200ms", "select pg_sleep(30) as "+marker)
 	wantFail(t, r, 1, "timed out after 200ms")
-	waitGone(t, marker)
+	testdb.WaitGone(t, marker)
 }
 
 func assertDirEmpty(t *testing.T, dir string) {

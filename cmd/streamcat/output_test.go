@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -135,14 +134,14 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitActive(t, marker)
+	testdb.WaitActive(t, marker)
 	temps, _ := filepath.Glob(filepath.Join(dir, ".out.csv.streamcat-*.tmp"))
 	if len(temps) != 1 {
 		t.Fatalf("temporary files while running: %v", temps)
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	terminate(t, marker) // pg_sleep does not notice the dead client
+	testdb.Terminate(t, marker) // pg_sleep does not notice the dead client
 
 	// A file a live process holds locked stays, as does a fresh one.
 	live := filepath.Join(dir, ".out.csv.streamcat-live.tmp")
@@ -180,15 +179,5 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(out); !bytes.Equal(b, []byte("1\n2\n3\n")) {
 		t.Errorf("out.csv: %q", b)
-	}
-}
-
-// terminate ends the backends running a statement containing marker.
-func terminate(t *testing.T, marker string) {
-	t.Helper()
-	_, err := testdb.Pool(t).Exec(context.Background(),
-		`select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and strpos(query, $1) > 0`, marker)
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -115,7 +115,7 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, "division by zero") || !strings.Contains(r.stderr, "slice 3 of 3") {
 			t.Errorf("exit %d, stderr %q; want 1 and the failing slice's error", r.code, r.stderr)
 		}
-		waitGone(t, "sc_par_fail_marker")
+		testdb.WaitGone(t, "sc_par_fail_marker")
 		assertDirEmpty(t, filepath.Dir(out))
 	})
 	t.Run("--limit", func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		if n := strings.Count(r.stdout, "\n"); n != 10 {
 			t.Errorf("%d rows, want 10", n)
 		}
-		waitGone(t, marker)
+		testdb.WaitGone(t, marker)
 	})
 	t.Run("a terminated backend", func(t *testing.T) {
 		// stdout is a pipe read only after the first slice's backend was
@@ -144,14 +144,14 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		// the first slice's own statement (no lower bound), not just any
 		// slice's: terminated before it starts, nothing would fail
 		first := marker + " from sc_par_big WHERE ctid < '("
-		waitActive(t, first)
-		terminate(t, first)
+		testdb.WaitActive(t, first)
+		testdb.Terminate(t, first)
 		_, _ = io.Copy(io.Discard, stdout)
 		_ = cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(errb.String(), "slice 1 of 3") {
 			t.Errorf("exit %d, stderr %q; want 1 and the terminated slice named", code, errb.String())
 		}
-		waitGone(t, marker)
+		testdb.WaitGone(t, marker)
 	})
 	t.Run("SIGINT", func(t *testing.T) {
 		// stdout is a pipe nobody reads: the slices wait for the writer
@@ -162,7 +162,7 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitActive(t, marker)
+		testdb.WaitActive(t, marker)
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestParallelRefusesAndCleansUp(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != 130 {
 			t.Errorf("exit %d, want 130", code)
 		}
-		waitGone(t, marker)
+		testdb.WaitGone(t, marker)
 		assertDirEmpty(t, filepath.Dir(out))
 	})
 }

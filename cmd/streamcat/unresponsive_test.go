@@ -22,26 +22,6 @@ import (
 // runs below hang until the test kills them after a minute.
 const exitBound = 8 * time.Second
 
-// stopBackend SIGSTOPs the backend running a statement containing marker
-// (the test runs as root; the server as postgres) and SIGCONTs it when the
-// test ends.
-func stopBackend(t *testing.T, marker string) {
-	t.Helper()
-	var pid int
-	err := testdb.Pool(t).QueryRow(context.Background(),
-		`select pid from pg_stat_activity where pid <> pg_backend_pid() and strpos(query, $1) > 0`, marker).Scan(&pid)
-	if err != nil {
-		t.Fatalf("backend of %s: %v", marker, err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatalf("SIGSTOP %d: %v", pid, err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(pid, syscall.SIGCONT)
-		terminate(t, marker)
-	})
-}
-
 // TestUnresponsiveServer: a signal or --timeout ends the run within a
 // bound although the backend is stopped, with the documented code, a
 // message that says the cancel got no answer, and no temporary file left.
@@ -70,8 +50,8 @@ func TestUnresponsiveServer(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitActive(t, marker)
-			stopBackend(t, marker)
+			testdb.WaitActive(t, marker)
+			testdb.StopBackend(t, marker)
 			start := time.Now()
 			if tc.sig != 0 {
 				if err := cmd.Process.Signal(tc.sig); err != nil {
@@ -105,8 +85,8 @@ func TestSecondSIGINTExitsAtOnce(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitActive(t, marker)
-	stopBackend(t, marker)
+	testdb.WaitActive(t, marker)
+	testdb.StopBackend(t, marker)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +128,7 @@ func TestEarlyEndUnresponsive(t *testing.T) {
 	t0 := time.Now()
 	waitClientWrite(t, marker)
 	t.Logf("filled in %v", time.Since(t0))
-	stopBackend(t, marker)
+	testdb.StopBackend(t, marker)
 	pr.Close()
 	start := time.Now()
 	_ = cmd.Wait()
@@ -278,5 +258,5 @@ func TestSignalWhileOutputBlocked(t *testing.T) {
 	if !strings.Contains(errb.String(), "exiting without waiting") {
 		t.Errorf("stderr %q", errb.String())
 	}
-	waitGone(t, marker)
+	testdb.WaitGone(t, marker)
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package pgwire
 
 import (
 	"io"
@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// socketReader reads a connection's bytes for wireRows. interrupt, from
+// socketReader reads a connection's bytes for Rows. interrupt, from
 // any goroutine, ends a read in progress and every later one; release
 // hands the socket back to pgconn, as it was.
 type socketReader interface {
@@ -28,7 +28,7 @@ type socketReader interface {
 // ends before bulkAfter. A slow one waits at most bulkWait per read.
 const (
 	bulkAfter = 1 << 20
-	bulkLowat = wireBuffer
+	bulkLowat = readBuffer
 	bulkWait  = 2 * time.Millisecond
 )
 

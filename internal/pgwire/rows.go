@@ -1,4 +1,8 @@
-package main
+// Package pgwire reads a prepared statement's rows straight from a pgconn
+// connection's socket, for a reader that only hands raw values on (the
+// CLI's encoders): no pgx.Rows, no copy into blocks, no goroutine, no
+// allocation per row. See Rows.
+package pgwire
 
 import (
 	"context"
@@ -15,14 +19,13 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-// wireRows runs the prepared statement and reads its rows straight from
-// the connection's socket: the one-query path of the CLI, where nothing
-// but the encoder looks at a row.
+// Rows are a prepared statement's rows, read straight from the
+// connection's socket.
 //
-// Why not a stream: on two cores the client's CPU competes with the
-// server's, and the stream (pgx's reader, a goroutine that copies rows
+// Why not pgx.Rows or a stream: on two cores the client's CPU competes with
+// the server's, and the stream (pgx's reader, a goroutine that copies rows
 // into blocks, a channel) costs a narrow row about twice psql's whole COPY
-// client (bench/README.md, "CLI CPU per narrow row"). Here one goroutine
+// client (bench/README.md, "The CLI's own wire reader"). Here one goroutine
 // reads the socket into one buffer, finds each DataRow's values in place
 // and hands them to the encoder: no copy, no hand-off, no allocation per
 // row. On a plain socket the reads block in the kernel (socketReader), so
@@ -33,18 +36,20 @@ import (
 // than the rows themselves (measured with pgconn's reader on one
 // goroutine, 8 KiB a read: +25% server CPU).
 //
-// Every way out is bounded as the stream's is: a cancelled context (a
-// signal, --timeout) or an early close (--limit, a closed stdout) sends a
-// cancel request; the server's answer is read to ReadyForQuery, and a
-// server that does not answer within cancelGrace has its socket shut down,
-// which ends the read in progress. Memory is the read buffer plus, for a
-// message larger than it, one buffer of that message's size.
-type wireRows struct {
-	pc   *pgconn.PgConn
-	rd   socketReader
-	buf  []byte // bytes read; buf[r:w] not yet parsed
-	r, w int
-	vals [][]byte // the current row's values, into buf (or big)
+// Every way out is bounded: a cancelled context or a Close before the end
+// sends a cancel request; the server's answer is read to ReadyForQuery,
+// and a server that does not answer within the grace period has its
+// socket shut down, which ends the read in progress (ErrNoAnswer). Memory
+// is the read buffer plus, for a message larger than it, one buffer of
+// that message's size. Rows are read on one goroutine; only the context
+// watch and the drop run beside it, and Close waits for both.
+type Rows struct {
+	pc    *pgconn.PgConn
+	rd    socketReader
+	grace time.Duration
+	buf   []byte // bytes read; buf[r:w] not yet parsed
+	r, w  int
+	vals  [][]byte // the current row's values, into buf (or big)
 
 	err   error // the read or protocol error that ended the rows
 	pgErr error // the server's ErrorResponse; reported once it ended
@@ -61,26 +66,35 @@ type wireRows struct {
 	drop      bool          // the socket was shut down: the server never answered
 }
 
-// wireBuffer is the size of a read: what the kernel holds of a fast
+// readBuffer is the size of a read: what the kernel holds of a fast
 // server's rows comes in one call.
-const wireBuffer = 256 << 10
+const readBuffer = 256 << 10
 
-// errNoAnswer is the end of a statement whose server did not answer the
-// cancel request within cancelGrace: its socket was shut down.
-var errNoAnswer = fmt.Errorf("no answer from the server within %v of the cancel request: connection dropped", cancelGrace)
+// ErrNoAnswer ends rows whose server did not answer the cancel request
+// within the grace period: the socket was shut down, the connection is
+// closed.
+var ErrNoAnswer = errors.New("no answer from the server to the cancel request: connection dropped")
 
-// openWire binds stmt's parameters (as text), executes it and returns its
-// rows, ncol values each, in formats (one for all columns, or one per
-// column). The connection must be idle; it is idle again after close when
-// the statement ran to its end (or its cancel was answered), and closed
-// otherwise.
-func openWire(ctx context.Context, pc *pgconn.PgConn, stmt string, params []string, formats []int16, ncol int) (*wireRows, error) {
+// Query is a prepared statement to run.
+type Query struct {
+	Statement string   // the prepared statement's name
+	Params    []string // its parameters, bound as text
+	Formats   []int16  // result formats: one for every column, or one per column
+	Columns   int      // how many columns each row has (the statement's description)
+}
+
+// Open binds q's parameters, executes the statement and returns its rows.
+// The connection must be idle and not used by anything else until Close;
+// it is idle again after Close when the statement ran to its end (or its
+// cancel was answered), and closed otherwise. grace bounds the wait for
+// the answer to a cancel request.
+func Open(ctx context.Context, pc *pgconn.PgConn, q Query, grace time.Duration) (*Rows, error) {
 	// pgconn may hold a background read of its own after a slow write;
 	// SyncConn ends it, so every byte from here on is read below.
 	if err := pc.SyncConn(ctx); err != nil {
 		return nil, err
 	}
-	msg, err := executeMessages(stmt, params, formats)
+	msg, err := executeMessages(q.Statement, q.Params, q.Formats)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +103,12 @@ func openWire(ctx context.Context, pc *pgconn.PgConn, stmt string, params []stri
 		_ = nc.Close() // a partly written message: the connection is lost
 		return nil, fmt.Errorf("send the query: %w", err)
 	}
-	w := &wireRows{
+	w := &Rows{
 		pc:        pc,
 		rd:        newSocketReader(nc),
-		buf:       make([]byte, wireBuffer),
-		vals:      make([][]byte, ncol),
+		grace:     grace,
+		buf:       make([]byte, readBuffer),
+		vals:      make([][]byte, q.Columns),
 		watchDone: make(chan struct{}),
 		dropDone:  make(chan struct{}),
 	}
@@ -137,9 +152,9 @@ func writeMessages(ctx context.Context, nc net.Conn, msg []byte) error {
 	return err
 }
 
-// FetchOne returns the next row's values, valid until the next call; false
-// at the end, when Err says whether it ended well.
-func (w *wireRows) FetchOne() ([][]byte, bool) {
+// Next returns the next row's values (nil for NULL), valid until the next
+// call; false at the end, when Err says whether it ended well.
+func (w *Rows) Next() ([][]byte, bool) {
 	for !w.ended && w.err == nil {
 		typ, body := w.next()
 		switch typ {
@@ -167,9 +182,10 @@ func (w *wireRows) FetchOne() ([][]byte, bool) {
 	return nil, false
 }
 
-// Err is why the rows ended early: the server's error, a lost connection,
-// or nil.
-func (w *wireRows) Err() error {
+// Err is why the rows ended early: the server's error (a *pgconn.PgError,
+// also when the connection was lost after it), ErrNoAnswer, a lost
+// connection or a protocol error; nil when they ran to their end.
+func (w *Rows) Err() error {
 	if w.pgErr != nil {
 		return w.pgErr
 	}
@@ -178,7 +194,7 @@ func (w *wireRows) Err() error {
 
 // next returns the next message's type and body, reading as needed; the
 // body is valid until the next call. Type 0 means w.err is set.
-func (w *wireRows) next() (byte, []byte) {
+func (w *Rows) next() (byte, []byte) {
 	for {
 		if n := w.w - w.r; n >= 5 {
 			size := int(binary.BigEndian.Uint32(w.buf[w.r+1:]))
@@ -202,7 +218,7 @@ func (w *wireRows) next() (byte, []byte) {
 }
 
 // fill moves the unparsed bytes to the front and reads more after them.
-func (w *wireRows) fill() bool {
+func (w *Rows) fill() bool {
 	if w.r > 0 {
 		w.w = copy(w.buf, w.buf[w.r:w.w])
 		w.r = 0
@@ -218,7 +234,7 @@ func (w *wireRows) fill() bool {
 
 // large reads a message bigger than the read buffer into one of its own
 // size, which the next call drops.
-func (w *wireRows) large(size int) (byte, []byte) {
+func (w *Rows) large(size int) (byte, []byte) {
 	msg := make([]byte, 1+size)
 	have := copy(msg, w.buf[w.r:w.w])
 	w.r, w.w = 0, 0
@@ -234,13 +250,13 @@ func (w *wireRows) large(size int) (byte, []byte) {
 }
 
 // readFailed records why a read ended the rows.
-func (w *wireRows) readFailed(err error) {
+func (w *Rows) readFailed(err error) {
 	w.mu.Lock()
 	dropped := w.drop
 	w.mu.Unlock()
 	switch {
 	case dropped:
-		w.err = &noAnswerError{err: errNoAnswer}
+		w.err = fmt.Errorf("%w (waited %v)", ErrNoAnswer, w.grace)
 	case errors.Is(err, io.EOF):
 		w.err = errors.New("the server closed the connection while sending rows")
 	default:
@@ -250,7 +266,7 @@ func (w *wireRows) readFailed(err error) {
 
 // decodeRow puts a DataRow's values into w.vals, checking every length
 // against the message.
-func (w *wireRows) decodeRow(body []byte) bool {
+func (w *Rows) decodeRow(body []byte) bool {
 	if len(body) < 2 || int(binary.BigEndian.Uint16(body)) != len(w.vals) {
 		w.err = fmt.Errorf("the server sent a row that does not have the statement's %d columns (protocol out of step)", len(w.vals))
 		return false
@@ -278,12 +294,12 @@ func (w *wireRows) decodeRow(body []byte) bool {
 }
 
 // abort asks the server to cancel the statement and arms the drop: a
-// server that has not answered within cancelGrace has its socket shut
-// down. It runs once, on the context watch's goroutine or in close.
-func (w *wireRows) abort() {
+// server that has not answered within the grace period has its socket
+// shut down. It runs once, on the context watch's goroutine or in Close.
+func (w *Rows) abort() {
 	w.abortOnce.Do(func() {
 		w.mu.Lock()
-		w.dropTimer = time.AfterFunc(cancelGrace, func() {
+		w.dropTimer = time.AfterFunc(w.grace, func() {
 			defer close(w.dropDone)
 			w.mu.Lock()
 			w.drop = true
@@ -291,18 +307,18 @@ func (w *wireRows) abort() {
 			w.rd.interrupt()
 		})
 		w.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
+		ctx, cancel := context.WithTimeout(context.Background(), w.grace)
 		defer cancel()
 		_ = w.pc.CancelRequest(ctx) // unanswered: the drop ends the read
 	})
 }
 
-// close ends the rows on every way out. Before the end it cancels the
-// statement and reads the server's answer to ReadyForQuery, bounded by
-// cancelGrace; it then stops the context watch and the drop and waits for
-// them, and leaves the connection idle (or closed, when the protocol is not
-// back in step).
-func (w *wireRows) close() {
+// Close ends the rows on every way out; later calls do nothing. Before the
+// end it cancels the statement and reads the server's answer to
+// ReadyForQuery, bounded by the grace period; it then stops the context
+// watch and the drop and waits for them, and leaves the connection idle
+// (or closed, when the protocol is not back in step).
+func (w *Rows) Close() {
 	if w.closed {
 		return
 	}

@@ -1,13 +1,13 @@
 //go:build !unix
 
-package main
+package pgwire
 
 import (
 	"io"
 	"net"
 )
 
-// socketReader reads a connection's bytes for wireRows; see socket_unix.go.
+// socketReader reads a connection's bytes for Rows; see socket_unix.go.
 type socketReader interface {
 	io.Reader
 	interrupt()

@@ -1,4 +1,4 @@
-package main
+package pgwire
 
 import (
 	"context"
@@ -16,9 +16,24 @@ import (
 	"github.com/streamcat/streamcat/internal/testdb"
 )
 
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+const (
+	stmtName = "pgwire_test"
+	grace    = time.Second
+	// exitBound is how long a read may take to end against a server that
+	// does not answer: the grace period and slack for a loaded machine.
+	exitBound = 8 * time.Second
+)
+
+// textQuery is stmtName without parameters, in text.
+func textQuery(ncol int) Query {
+	return Query{Statement: stmtName, Formats: []int16{pgx.TextFormatCode}, Columns: ncol}
+}
+
 // wireConn connects to the test server and prepares query as stmtName.
 // With polled, the socket is hidden behind a plain net.Conn, as a TLS
-// connection's is, so wireRows reads it through Go's poller (connReader).
+// connection's is, so Rows reads it through Go's poller (connReader).
 func wireConn(t *testing.T, query string, polled bool) (*pgx.Conn, int) {
 	t.Helper()
 	ctx := context.Background()
@@ -66,10 +81,10 @@ func bothReaders(t *testing.T, f func(t *testing.T, polled bool)) {
 }
 
 // readAll reads every row of w as strings ("<nil>" for NULL).
-func readAll(w *wireRows) [][]string {
+func readAll(w *Rows) [][]string {
 	var rows [][]string
 	for {
-		vals, ok := w.FetchOne()
+		vals, ok := w.Next()
 		if !ok {
 			return rows
 		}
@@ -110,12 +125,12 @@ func TestWireRowsBulk(t *testing.T) {
 		for _, formats := range [][]int16{{pgx.TextFormatCode}, {pgx.BinaryFormatCode}} {
 			conn, ncol := wireConn(t, query, polled)
 			want := pgxRows(t, conn, query, formats, "3", "20000")
-			w, err := openWire(context.Background(), conn.PgConn(), stmtName, []string{"3", "20000"}, formats, ncol)
+			w, err := Open(context.Background(), conn.PgConn(), Query{Statement: stmtName, Params: []string{"3", "20000"}, Formats: formats, Columns: ncol}, grace)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := readAll(w)
-			w.close()
+			w.Close()
 			if err := w.Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -172,12 +187,12 @@ func TestWireRowsSlowAfterBulk(t *testing.T) {
 	bothReaders(t, func(t *testing.T, polled bool) {
 		conn, ncol := wireConn(t, `select g, case when g = 3000 then pg_sleep(0.3)::text || 'late' else repeat('x', 1000) end
 			from generate_series(1, 3000) g`, polled)
-		w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		w, err := Open(context.Background(), conn.PgConn(), textQuery(ncol), grace)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rows := readAll(w)
-		w.close()
+		w.Close()
 		if err := w.Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +208,7 @@ func TestWireRowsSlowAfterBulk(t *testing.T) {
 func TestWireRowsServerError(t *testing.T) {
 	bothReaders(t, func(t *testing.T, polled bool) {
 		conn, ncol := wireConn(t, "select 1/(g-50000), repeat('z', 100) from generate_series(1, 60000) g", polled)
-		w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		w, err := Open(context.Background(), conn.PgConn(), textQuery(ncol), grace)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +220,7 @@ func TestWireRowsServerError(t *testing.T) {
 		if len(rows) != 49999 {
 			t.Errorf("%d rows before the error, want 49999", len(rows))
 		}
-		w.close()
+		w.Close()
 		assertIdle(t, conn)
 	})
 }
@@ -217,20 +232,20 @@ func TestWireRowsEarlyClose(t *testing.T) {
 	bothReaders(t, func(t *testing.T, polled bool) {
 		marker := fmt.Sprint("wire_early_close_4411_", polled)
 		conn, ncol := wireConn(t, "select generate_series(1, 50000000) as "+marker+", repeat('w', 200)", polled)
-		w, err := openWire(context.Background(), conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		w, err := Open(context.Background(), conn.PgConn(), textQuery(ncol), grace)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for range 100000 { // past bulkAfter
-			if _, ok := w.FetchOne(); !ok {
+			if _, ok := w.Next(); !ok {
 				t.Fatalf("ended early: %v", w.Err())
 			}
 		}
 		start := time.Now()
-		w.close()
+		w.Close()
 		t.Logf("closed in %v", time.Since(start))
 		assertIdle(t, conn)
-		waitGone(t, marker)
+		testdb.WaitGone(t, marker)
 	})
 }
 
@@ -241,26 +256,26 @@ func TestWireRowsContextCancel(t *testing.T) {
 	bothReaders(t, func(t *testing.T, polled bool) {
 		conn, ncol := wireConn(t, "select pg_sleep(30)", polled)
 		ctx, cancel := context.WithCancel(context.Background())
-		w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		w, err := Open(ctx, conn.PgConn(), textQuery(ncol), grace)
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.AfterFunc(200*time.Millisecond, cancel)
 		start := time.Now()
-		if _, ok := w.FetchOne(); ok {
+		if _, ok := w.Next(); ok {
 			t.Fatal("a row from pg_sleep(30)")
 		}
 		var pe *pgconn.PgError
 		if !errors.As(w.Err(), &pe) || pe.Code != "57014" {
 			t.Fatalf("err %v after %v, want query_canceled", w.Err(), time.Since(start))
 		}
-		w.close()
+		w.Close()
 		assertIdle(t, conn)
 	})
 }
 
 // TestWireRowsNoAnswer: against a stopped backend (SIGSTOP) a cancelled
-// context ends the read within cancelGrace and a little, with the
+// context ends the read within the grace period and a little, with the
 // no-answer error, and the connection is closed.
 func TestWireRowsNoAnswer(t *testing.T) {
 	bothReaders(t, func(t *testing.T, polled bool) {
@@ -268,26 +283,25 @@ func TestWireRowsNoAnswer(t *testing.T) {
 		conn, ncol := wireConn(t, "select pg_sleep(60) as "+marker, polled)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		w, err := openWire(ctx, conn.PgConn(), stmtName, nil, []int16{pgx.TextFormatCode}, ncol)
+		w, err := Open(ctx, conn.PgConn(), textQuery(ncol), grace)
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitActive(t, marker)
-		stopBackend(t, marker)
+		testdb.WaitActive(t, marker)
+		testdb.StopBackend(t, marker)
 		cancel()
 		start := time.Now()
-		if _, ok := w.FetchOne(); ok {
+		if _, ok := w.Next(); ok {
 			t.Fatal("a row from a stopped backend")
 		}
 		el := time.Since(start)
-		var na *noAnswerError
-		if !errors.As(w.Err(), &na) {
+		if !errors.Is(w.Err(), ErrNoAnswer) {
 			t.Fatalf("err %v, want the no-answer error", w.Err())
 		}
 		if el > exitBound {
 			t.Errorf("took %v", el)
 		}
-		w.close()
+		w.Close()
 		if _, err := conn.Exec(context.Background(), "select 1"); err == nil {
 			t.Error("the dropped connection still answers")
 		}
@@ -311,7 +325,7 @@ func TestDecodeRowChecksLengths(t *testing.T) {
 		{"value past the end", []byte{0, 2, 0, 0, 0, 9, 'a', 0xff, 0xff, 0xff, 0xff}, false},
 		{"missing value", ok[:7], false},
 	} {
-		w := &wireRows{vals: make([][]byte, 2)}
+		w := &Rows{vals: make([][]byte, 2)}
 		got := w.decodeRow(tc.body)
 		if got != tc.good || (w.err == nil) != tc.good {
 			t.Errorf("%s: decodeRow %v, err %v", tc.name, got, w.err)
