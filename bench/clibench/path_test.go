@@ -6,16 +6,18 @@ package main
 //	go test -run '^$' -bench . -cpuprofile cpu.out ./bench/clibench
 //	go tool pprof -top bench/clibench/clibench.test cpu.out
 //
-// BenchmarkPath/TABLE/FORMAT/streamcat-inline is the same with the stream
-// never handing reading to its read-ahead goroutine (stream.PrefetchNever).
 // BenchmarkPath/TABLE/FORMAT/streamcat runs what cmd/streamcat's execute
-// does: Prepare on one connection for the columns, stream.Open of the
-// prepared statement with text result formats, buffered.Raw read a batch
-// at a time (FetchRawBatch), an encode encoder, here writing to a byte
-// counter. The baselines
-// beside it isolate the layers: pgx is a plain pool.Query + RawValues loop
-// into the same encoder (no session, no stream), copy is PgConn.CopyTo
-// (the server formats; what psql COPY does), and drain only reads the rows.
+// does for one query: Prepare on one connection for the columns, then
+// pgwire.Open of the prepared statement with text result formats, its rows
+// read off the socket straight into an encode encoder, here writing to a
+// byte counter. BenchmarkPath/TABLE/FORMAT/stream is the path of the
+// scaled-out runs (--parallel, several servers) for one connection:
+// stream.Open, buffered.Raw read a batch at a time (FetchRawBatch), the
+// same encoder; stream-inline is that stream never handing reading to its
+// read-ahead goroutine (stream.PrefetchNever). The baselines beside them
+// isolate the layers: pgx is a plain pool.Query + RawValues loop into the
+// same encoder (no session, no stream), copy is PgConn.CopyTo (the server
+// formats; what psql COPY does), and drain only reads the rows.
 //
 // CLIBENCH_WIDE_ROWS and CLIBENCH_NARROW_ROWS set the table sizes (default
 // 500_000 and 2_000_000). Without -bench no cluster is started.
@@ -36,6 +38,7 @@ import (
 
 	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/encode"
+	"github.com/streamcat/streamcat/internal/pgwire"
 	"github.com/streamcat/streamcat/internal/testsupport"
 	"github.com/streamcat/streamcat/localpg"
 	"github.com/streamcat/streamcat/session"
@@ -119,12 +122,19 @@ func BenchmarkPath(b *testing.B) {
 		query := "select * from " + t.name
 		for _, format := range []string{"csv", "tsv", "jsonl"} {
 			b.Run(t.name+"/"+format+"/streamcat", func(b *testing.B) {
-				loop(b, t.name, func() (int64, error) { return streamcatPath(ctx, pathPool, query, format, stream.PrefetchAuto) })
+				loop(b, t.name, func() (int64, error) { return streamcatPath(ctx, pathPool, query, format, wireRows) })
+			})
+			b.Run(t.name+"/"+format+"/stream", func(b *testing.B) {
+				loop(b, t.name, func() (int64, error) {
+					return streamcatPath(ctx, pathPool, query, format, streamRows(stream.PrefetchAuto))
+				})
 			})
 			// the stream read on the encoding goroutine throughout, never
 			// handed to a read-ahead goroutine: fewer threads, less CPU
-			b.Run(t.name+"/"+format+"/streamcat-inline", func(b *testing.B) {
-				loop(b, t.name, func() (int64, error) { return streamcatPath(ctx, pathPool, query, format, stream.PrefetchNever) })
+			b.Run(t.name+"/"+format+"/stream-inline", func(b *testing.B) {
+				loop(b, t.name, func() (int64, error) {
+					return streamcatPath(ctx, pathPool, query, format, streamRows(stream.PrefetchNever))
+				})
 			})
 			b.Run(t.name+"/"+format+"/pgx", func(b *testing.B) {
 				loop(b, t.name, func() (int64, error) { return pgxPath(ctx, pathPool, query, format) })
@@ -169,11 +179,62 @@ func loop(b *testing.B, table string, f func() (int64, error)) {
 	b.ReportMetric(float64(cpu)/float64(b.N)/float64(tableRows[table]), "cpu-ns/row")
 }
 
+// rowReader runs the prepared statement name on conn and feeds each row
+// to row, which must not keep the values.
+type rowReader func(ctx context.Context, conn *pgx.Conn, name string, ncol int, row func([][]byte) error) error
+
+// wireRows reads as cmd/streamcat does for one query: off the socket.
+func wireRows(ctx context.Context, conn *pgx.Conn, name string, ncol int, row func([][]byte) error) error {
+	q := pgwire.Query{Statement: name, Formats: []int16{pgx.TextFormatCode}, Columns: ncol}
+	rows, err := pgwire.Open(ctx, conn.PgConn(), q, time.Second)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for {
+		vals, ok := rows.Next()
+		if !ok {
+			return rows.Err()
+		}
+		if err := row(vals); err != nil {
+			return err
+		}
+	}
+}
+
+// streamRows reads as cmd/streamcat's scaled-out runs do, per connection:
+// a stream, a batch at a time.
+func streamRows(prefetch stream.Prefetch) rowReader {
+	return func(ctx context.Context, conn *pgx.Conn, name string, _ int, row func([][]byte) error) error {
+		res, err := stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
+			return conn.Query(ctx, name, pgx.QueryResultFormats{pgx.TextFormatCode})
+		}, stream.Options{Prefetch: prefetch}, func(error, bool) {})
+		if err != nil {
+			return err
+		}
+		raw := buffered.Raw(res)
+		defer raw.Close()
+		var vals [][]byte
+		for {
+			b, ok := raw.FetchRawBatch()
+			if !ok {
+				return raw.Err()
+			}
+			for i := range b.Len() {
+				vals = b.Row(i, vals)
+				if err := row(vals); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
 // streamcatPath is cmd/streamcat's describe and copyRows without flags,
 // signals and files: one connection, the statement prepared on it (its
-// columns, the types jsonl needs), then run by name through stream.Open
-// with text result formats, the encoder taking the columns from the stream.
-func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string, prefetch stream.Prefetch) (int64, error) {
+// columns, the types jsonl needs), then run by name and read by read into
+// the encoder.
+func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string, read rowReader) (int64, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -197,38 +258,16 @@ func streamcatPath(ctx context.Context, pool *pgxpool.Pool, query, format string
 	if err != nil {
 		return 0, err
 	}
-	res, err := stream.Open(ctx, func(ctx context.Context) (pgx.Rows, error) {
-		return conn.Query(ctx, name, pgx.QueryResultFormats{pgx.TextFormatCode})
-	}, stream.Options{Prefetch: prefetch}, func(error, bool) {})
-	if err != nil {
-		return 0, err
-	}
-	raw := buffered.Raw(res)
-	defer raw.Close()
-	cols := res.ColumnTypes()
-	fields := make([]pgconn.FieldDescription, len(cols))
-	for i, col := range cols {
-		fields[i] = pgconn.FieldDescription{Name: col.Name, DataTypeOID: col.TypeOID, Format: pgx.TextFormatCode}
+	fields := make([]pgconn.FieldDescription, len(sd.Fields))
+	for i, f := range sd.Fields {
+		f.Format = pgx.TextFormatCode
+		fields[i] = f
 	}
 	if err := enc.Begin(fields); err != nil {
 		return 0, err
 	}
-	// batch by batch, as cmd/streamcat's rawRows reads
-	var vals [][]byte
-	for {
-		b, ok := raw.FetchRawBatch()
-		if !ok {
-			if err := raw.Err(); err != nil {
-				return 0, err
-			}
-			break
-		}
-		for i := range b.Len() {
-			vals = b.Row(i, vals)
-			if err := enc.Row(vals); err != nil {
-				return 0, err
-			}
-		}
+	if err := read(ctx, conn, name, len(fields), enc.Row); err != nil {
+		return 0, err
 	}
 	if err := enc.End(); err != nil {
 		return 0, err
