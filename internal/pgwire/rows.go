@@ -59,11 +59,11 @@ type Rows struct {
 	stopWatch func() bool   // stops the context watch
 	watchDone chan struct{} // closed when a started context watch returns
 
-	mu        sync.Mutex // guards drop and dropTimer: abort runs on the watch's goroutine too
-	abortOnce sync.Once
-	dropTimer *time.Timer
-	dropDone  chan struct{} // closed when a fired drop returns
-	drop      bool          // the socket was shut down: the server never answered
+	mu         sync.Mutex // guards drop and dropTimer: abort runs on the watch's goroutine too
+	cancelOnce sync.Once
+	dropTimer  *time.Timer
+	dropDone   chan struct{} // closed when a fired drop returns
+	drop       bool          // the socket was shut down: the server never answered
 }
 
 // readBuffer is the size of a read: what the kernel holds of a fast
@@ -145,8 +145,8 @@ func executeMessages(stmt string, params []string, formats []int16) ([]byte, err
 func writeMessages(ctx context.Context, nc net.Conn, msg []byte) error {
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetWriteDeadline(time.Unix(1, 0)) })
 	_, err := nc.Write(msg)
-	if !stop() {
-		err = errors.Join(err, ctx.Err())
+	if !stop() && err != nil {
+		err = errors.Join(err, ctx.Err()) // the deadline cut it
 	}
 	_ = nc.SetWriteDeadline(time.Time{})
 	return err
@@ -156,9 +156,11 @@ func writeMessages(ctx context.Context, nc net.Conn, msg []byte) error {
 // call; false at the end, when Err says whether it ended well.
 func (w *Rows) Next() ([][]byte, bool) {
 	for !w.ended && w.err == nil {
-		typ, body := w.next()
+		typ, body, ok := w.next()
+		if !ok {
+			break
+		}
 		switch typ {
-		case 0: // w.err is set
 		case 'D':
 			if w.decodeRow(body) {
 				return w.vals, true
@@ -193,29 +195,34 @@ func (w *Rows) Err() error {
 }
 
 // next returns the next message's type and body, reading as needed; the
-// body is valid until the next call. Type 0 means w.err is set.
-func (w *Rows) next() (byte, []byte) {
+// body is valid until the next call. false means w.err is set.
+func (w *Rows) next() (byte, []byte, bool) {
 	for {
 		if n := w.w - w.r; n >= 5 {
 			size := int(binary.BigEndian.Uint32(w.buf[w.r+1:]))
-			if size < 4 {
+			if size < 4 || size > maxMessage {
 				w.err = fmt.Errorf("the server sent a message of length %d (protocol out of step)", size)
-				return 0, nil
+				return 0, nil, false
 			}
 			if n >= 1+size {
 				typ, body := w.buf[w.r], w.buf[w.r+5:w.r+1+size]
 				w.r += 1 + size
-				return typ, body
+				return typ, body, true
 			}
 			if 1+size > len(w.buf) {
 				return w.large(size)
 			}
 		}
 		if !w.fill() {
-			return 0, nil
+			return 0, nil, false
 		}
 	}
 }
+
+// maxMessage bounds a message's length: the server builds a row in one
+// buffer of at most 1 GiB (MaxAllocSize), so a longer length means the
+// stream is out of step, not a row to allocate for.
+const maxMessage = 1 << 30
 
 // fill moves the unparsed bytes to the front and reads more after them.
 func (w *Rows) fill() bool {
@@ -234,7 +241,7 @@ func (w *Rows) fill() bool {
 
 // large reads a message bigger than the read buffer into one of its own
 // size, which the next call drops.
-func (w *Rows) large(size int) (byte, []byte) {
+func (w *Rows) large(size int) (byte, []byte, bool) {
 	msg := make([]byte, 1+size)
 	have := copy(msg, w.buf[w.r:w.w])
 	w.r, w.w = 0, 0
@@ -243,10 +250,10 @@ func (w *Rows) large(size int) (byte, []byte) {
 		have += n
 		if err != nil && have < len(msg) {
 			w.readFailed(err)
-			return 0, nil
+			return 0, nil, false
 		}
 	}
-	return msg[0], msg[5:]
+	return msg[0], msg[5:], true
 }
 
 // readFailed records why a read ended the rows.
@@ -293,40 +300,55 @@ func (w *Rows) decodeRow(body []byte) bool {
 	return true
 }
 
-// abort asks the server to cancel the statement and arms the drop: a
-// server that has not answered within the grace period has its socket
-// shut down. It runs once, on the context watch's goroutine or in Close.
+// abort arms the drop and asks the server to cancel the statement, once.
+// It runs on the context watch's goroutine or in Close.
 func (w *Rows) abort() {
-	w.abortOnce.Do(func() {
-		w.mu.Lock()
-		w.dropTimer = time.AfterFunc(w.grace, func() {
-			defer close(w.dropDone)
-			w.mu.Lock()
-			w.drop = true
-			w.mu.Unlock()
-			w.rd.interrupt()
-		})
-		w.mu.Unlock()
+	w.armDrop()
+	w.cancelOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), w.grace)
 		defer cancel()
 		_ = w.pc.CancelRequest(ctx) // unanswered: the drop ends the read
 	})
 }
 
+// armDrop starts the grace period, once: a server that has not sent
+// ReadyForQuery by its end has its socket shut down.
+func (w *Rows) armDrop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dropTimer != nil {
+		return
+	}
+	w.dropTimer = time.AfterFunc(w.grace, func() {
+		defer close(w.dropDone)
+		w.mu.Lock()
+		w.drop = true
+		w.mu.Unlock()
+		w.rd.interrupt()
+	})
+}
+
 // Close ends the rows on every way out; later calls do nothing. Before the
-// end it cancels the statement and reads the server's answer to
-// ReadyForQuery, bounded by the grace period; it then stops the context
-// watch and the drop and waits for them, and leaves the connection idle
-// (or closed, when the protocol is not back in step).
+// end it cancels the statement (unless the server already sent its error)
+// and reads to ReadyForQuery, bounded by the grace period; it then stops
+// the context watch and the drop and waits for them, and leaves the
+// connection idle (or closed, when the protocol is not back in step). As
+// with any cancel request, one the server gets after the statement ended
+// is ignored by an idle backend, but could reach a statement sent right
+// after on the same connection.
 func (w *Rows) Close() {
 	if w.closed {
 		return
 	}
 	w.closed = true
 	if !w.ended && w.err == nil {
-		w.abort()
+		if w.pgErr == nil {
+			w.abort()
+		} else {
+			w.armDrop()
+		}
 		for !w.ended && w.err == nil {
-			if typ, _ := w.next(); typ == 'Z' {
+			if typ, _, ok := w.next(); ok && typ == 'Z' {
 				w.ended = true
 			}
 		}
