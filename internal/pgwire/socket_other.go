@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux
 
 package pgwire
 
@@ -7,7 +7,9 @@ import (
 	"net"
 )
 
-// socketReader reads a connection's bytes for Rows; see socket_unix.go.
+// socketReader reads a connection's bytes for Rows; see socket_linux.go.
+// Elsewhere every socket is read through Go's poller: the blocking reads
+// and the bulk watermark are measured and tested on Linux only.
 type socketReader interface {
 	io.Reader
 	interrupt()
