@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/streamcat/streamcat/buffered"
 	"github.com/streamcat/streamcat/internal/pgwire"
 )
 
@@ -115,7 +114,7 @@ func (r *runner) encodeRows(fields []pgconn.FieldDescription, src rowSource, row
 		return isBrokenPipe(err), writeErr(err)
 	}
 	// FetchOne, not a range over Rows: leaving that loop early would close
-	// the stream right there, without the bound of closeBounded.
+	// the rows right there, without their bounded close.
 	var n int64
 	// The count for --progress and --stats is published every
 	// progressEvery rows and at the end: an atomic store per row would be
@@ -165,14 +164,4 @@ func (r *runner) writtenRows(n int64) int64 {
 		return w.Flushed()
 	}
 	return r.counter.rc.rows(n, r.o.encOpts.Header)
-}
-
-// closeBounded closes the stream. Closing early sends the server a cancel
-// request and waits for the statement to end; a server that does not
-// answer within cancelGrace gets its context cancelled too, and pgconn
-// then drops the connection after another cancelGrace.
-func closeBounded(v *buffered.View[[][]byte], cancel context.CancelFunc) {
-	t := time.AfterFunc(cancelGrace, cancel)
-	defer t.Stop()
-	v.Close()
 }

@@ -84,6 +84,19 @@ func bothReaders(t *testing.T, f func(t *testing.T, polled bool)) {
 	}
 }
 
+// strs is a row's values as strings, "<nil>" for NULL.
+func strs(vals [][]byte) []string {
+	row := make([]string, len(vals))
+	for i, v := range vals {
+		if v == nil {
+			row[i] = "<nil>"
+		} else {
+			row[i] = string(v)
+		}
+	}
+	return row
+}
+
 // readAll reads every row of w as strings ("<nil>" for NULL).
 func readAll(w *Rows) [][]string {
 	var rows [][]string
@@ -92,15 +105,7 @@ func readAll(w *Rows) [][]string {
 		if !ok {
 			return rows
 		}
-		row := make([]string, len(vals))
-		for i, v := range vals {
-			if v == nil {
-				row[i] = "<nil>"
-			} else {
-				row[i] = string(v)
-			}
-		}
-		rows = append(rows, row)
+		rows = append(rows, strs(vals))
 	}
 }
 
@@ -168,16 +173,7 @@ func pgxRows(t *testing.T, conn *pgx.Conn, query string, formats []int16, params
 	defer rows.Close()
 	var out [][]string
 	for rows.Next() {
-		raw := rows.RawValues()
-		row := make([]string, len(raw))
-		for i, v := range raw {
-			if v == nil {
-				row[i] = "<nil>"
-			} else {
-				row[i] = string(v)
-			}
-		}
-		out = append(out, row)
+		out = append(out, strs(rows.RawValues()))
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
